@@ -1,0 +1,235 @@
+// Package actions is Buttonhook's webhook engine: the target model and its
+// validation, runtime tags, building the HTTP request and sending it with a
+// deadline, and classifying the result. It knows nothing of devices, storage
+// or the app.
+package actions
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Methods a target may use.
+var Methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead}
+
+// BodyKind says what a target sends as its body.
+type BodyKind string
+
+// Body kinds.
+const (
+	BodyNone BodyKind = ""     // no body
+	BodyJSON BodyKind = "json" // application/json, Body.JSON holds the document
+	BodyForm BodyKind = "form" // application/x-www-form-urlencoded, Body.Form holds the rows
+)
+
+// DefaultTimeout is bt.tn's fail-fast deadline for one attempt.
+const DefaultTimeout = 10 * time.Second
+
+// Limits of a target.
+const (
+	MaxNameLen      = 80
+	MaxURLLen       = 2048
+	MaxHeaderKeyLen = 100
+	MinTimeout      = time.Second
+	MaxTimeout      = 120 * time.Second
+)
+
+// KV is one key/value row (a header, a form field).
+type KV struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Body is what a target sends after its headers.
+type Body struct {
+	Kind BodyKind `json:"kind,omitempty"`
+	JSON string   `json:"json,omitempty"`
+	Form []KV     `json:"form,omitempty"`
+}
+
+// Target is a configured webhook.
+type Target struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Enabled bool      `json:"enabled"`
+	Method  string    `json:"method"`
+	URL     string    `json:"url"`
+	Headers []KV      `json:"headers,omitempty"`
+	Body    Body      `json:"body"`
+	Timeout Seconds   `json:"timeout,omitempty"` // 0 means DefaultTimeout
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	Version int       `json:"version"`
+}
+
+// Seconds is a duration written as a number of seconds in JSON.
+type Seconds int
+
+// Duration returns s as a time.Duration.
+func (s Seconds) Duration() time.Duration { return time.Duration(s) * time.Second }
+
+// Deadline is the total time one attempt of t may take.
+func (t Target) Deadline() time.Duration {
+	if t.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return t.Timeout.Duration()
+}
+
+var nameRE = regexp.MustCompile(`^[\p{L}\p{N} '\-]+$`)
+
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
+}
+
+// FieldError is one problem with one field of a target.
+type FieldError struct {
+	Field string // "name", "headers[1].key", ...
+	Msg   string
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// ValidationError lists everything wrong with a target.
+type ValidationError []FieldError
+
+func (v ValidationError) Error() string {
+	parts := make([]string, len(v))
+	for i, e := range v {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Validate checks everything a user can get wrong in a target and returns a
+// ValidationError listing every problem, or nil.
+func (t Target) Validate() error {
+	var errs ValidationError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{field, fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case strings.TrimSpace(t.Name) == "":
+		add("name", "is required")
+	case len([]rune(t.Name)) > MaxNameLen:
+		add("name", "is longer than %d characters", MaxNameLen)
+	case !nameRE.MatchString(t.Name):
+		add("name", "use only letters, digits, -, ' and spaces")
+	}
+	valid := false
+	for _, m := range Methods {
+		valid = valid || t.Method == m
+	}
+	if !valid {
+		add("method", "%q is not one of %s", t.Method, strings.Join(Methods, ", "))
+	}
+	if err := validateURL(t.URL); err != nil {
+		add("url", "%v", err)
+	}
+	for i, h := range t.Headers {
+		f := fmt.Sprintf("headers[%d]", i)
+		switch {
+		case h.Key == "":
+			add(f+".key", "is required")
+		case len(h.Key) > MaxHeaderKeyLen:
+			add(f+".key", "is longer than %d characters", MaxHeaderKeyLen)
+		case !validHeaderKey(h.Key):
+			add(f+".key", "%q is not a valid header name", h.Key)
+		case hopByHop[http.CanonicalHeaderKey(h.Key)]:
+			add(f+".key", "%s is set by Buttonhook itself and cannot be configured", http.CanonicalHeaderKey(h.Key))
+		}
+		if strings.ContainsAny(h.Value, "\r\n") {
+			add(f+".value", "must not contain line breaks")
+		}
+	}
+	switch t.Body.Kind {
+	case BodyNone:
+	case BodyJSON:
+		if err := checkJSON(expandSample(t.Body.JSON)); err != nil {
+			add("body.json", "%v", err)
+		}
+	case BodyForm:
+		for i, kv := range t.Body.Form {
+			if kv.Key == "" {
+				add(fmt.Sprintf("body.form[%d].key", i), "is required")
+			}
+		}
+	default:
+		add("body.kind", "%q is not one of json, form or empty", t.Body.Kind)
+	}
+	if t.Body.Kind != BodyNone && (t.Method == http.MethodGet || t.Method == http.MethodHead) {
+		add("body.kind", "a %s request has no body: use POST, PUT or PATCH", t.Method)
+	}
+	if d := t.Timeout.Duration(); t.Timeout != 0 && (d < MinTimeout || d > MaxTimeout) {
+		add("timeout", "must be between %d and %d seconds", int(MinTimeout.Seconds()), int(MaxTimeout.Seconds()))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+func validateURL(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
+	}
+	if len(raw) > MaxURLLen {
+		return fmt.Errorf("is longer than %d characters", MaxURLLen)
+	}
+	u, err := url.Parse(expandSample(raw))
+	if err != nil {
+		return fmt.Errorf("is not a valid URL: %v", errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("must start with http:// or https://")
+	}
+	if u.Host == "" {
+		return errors.New("has no host")
+	}
+	return nil
+}
+
+func validHeaderKey(k string) bool {
+	for _, r := range k {
+		if r > 126 || r <= 32 || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func checkJSON(doc string) error {
+	var v any
+	err := json.Unmarshal([]byte(doc), &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := lineCol(doc, int(se.Offset))
+		return fmt.Errorf("invalid JSON at line %d, column %d: %v", line, col, se)
+	}
+	if err != nil {
+		return fmt.Errorf("invalid JSON: %v", err)
+	}
+	return nil
+}
+
+func lineCol(s string, off int) (line, col int) {
+	line, col = 1, 1
+	for i, r := range s {
+		if i >= off-1 {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

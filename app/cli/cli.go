@@ -1,0 +1,192 @@
+// Package cli is Buttonhook's command line: the global flags, the runtime
+// that the GUI and `buttonhook run` share, and the subcommands for headless
+// use and scripting (sim, targets, log, devices).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// GUI shows the window for a running engine and returns when the user quits.
+// main supplies it (only main and app/ui import Fyne).
+type GUI func(ctx context.Context, rt *Runtime) error
+
+// Env is what the command line runs with.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	GUI            GUI // nil: no window available
+	Version        string
+}
+
+// Globals are the flags that come before the subcommand.
+type Globals struct {
+	DataDir  string
+	Serial   []string
+	LogLevel slog.Level
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// errUsage marks an error that is the user's wording, not a failure (exit 2).
+var errUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+func (e usageError) Is(t error) bool {
+	return t == errUsage
+}
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usageText = `Buttonhook turns a hardware button into a reliable webhook.
+
+Usage:
+  buttonhook [global flags]                     open the window
+  buttonhook [global flags] run                 run with no window until interrupted
+  buttonhook sim [--serial-number SN] [--buttons N]
+                                                simulate a serial button on a pseudo-terminal
+  buttonhook [global flags] targets import FILE|-
+  buttonhook [global flags] targets export
+  buttonhook [global flags] targets list
+  buttonhook [global flags] log [--json] [--limit N]
+  buttonhook [global flags] devices [--json]
+  buttonhook --version
+
+Global flags:
+`
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, env Env) int {
+	fs := flag.NewFlagSet("buttonhook", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var g Globals
+	var serial stringList
+	var level string
+	var version bool
+	fs.StringVar(&g.DataDir, "data-dir", DefaultDataDir(), "where config and the attempt log are kept")
+	fs.Var(&serial, "serial", "a serial port to open, e.g. /dev/ttyACM0 or the path `buttonhook sim` prints (repeatable)")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if version {
+		fmt.Fprintln(env.Stdout, "buttonhook", env.Version)
+		return ExitOK
+	}
+	g.Serial = serial
+	if err := g.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		fmt.Fprintf(env.Stderr, "buttonhook: --log-level: %v\n", err)
+		return ExitUsage
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: g.LogLevel}))
+	rest := fs.Args()
+	cmd := ""
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	var err error
+	switch cmd {
+	case "":
+		if env.GUI == nil {
+			err = errors.New("this build has no window: use `buttonhook run`")
+			break
+		}
+		err = runGUI(g, logger, env)
+	case "run":
+		err = cmdRun(g, logger, rest, env)
+	case "sim":
+		err = cmdSim(rest, env)
+	case "targets":
+		err = cmdTargets(g, logger, rest, env)
+	case "log":
+		err = cmdLog(g, logger, rest, env)
+	case "devices":
+		err = cmdDevices(g, logger, rest, env)
+	case "version":
+		fmt.Fprintln(env.Stdout, "buttonhook", env.Version)
+	case "help":
+		fs.Usage()
+	default:
+		err = usagef("unknown command %q (see buttonhook -h)", cmd)
+	}
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(env.Stderr, "buttonhook: %v\n", err)
+		return ExitUsage
+	default:
+		fmt.Fprintf(env.Stderr, "buttonhook: %v\n", err)
+		return ExitFailure
+	}
+}
+
+// subFlags returns a flag set for a subcommand that reports usage errors.
+func subFlags(name string, env Env) *flag.FlagSet {
+	fs := flag.NewFlagSet("buttonhook "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
+}
+
+func parseSub(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+// DefaultDataDir is the OS's per-user data directory for Buttonhook:
+// $XDG_DATA_HOME/buttonhook (~/.local/share/buttonhook) on Linux,
+// ~/Library/Application Support/Buttonhook on macOS and
+// %LocalAppData%\Buttonhook on Windows.
+func DefaultDataDir() string {
+	home, _ := os.UserHomeDir()
+	switch runtime.GOOS {
+	case "windows":
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "Buttonhook")
+		}
+		return filepath.Join(home, "AppData", "Local", "Buttonhook")
+	case "darwin":
+		return filepath.Join(home, "Library", "Application Support", "Buttonhook")
+	default:
+		if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+			return filepath.Join(d, "buttonhook")
+		}
+		return filepath.Join(home, ".local", "share", "buttonhook")
+	}
+}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/app/engine"
+	"github.com/buttonhook/buttonhook/app/server"
+	"github.com/buttonhook/buttonhook/device"
+	"github.com/buttonhook/buttonhook/device/serial"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+// Runtime is an opened data directory with its engine: what the window and
+// `buttonhook run` share.
+type Runtime struct {
+	Engine  *engine.Engine
+	DataDir string
+	db      *storage.DB
+	sender  *actions.Sender
+	serial  *serial.Driver
+	log     *slog.Logger
+}
+
+// OpenRuntime opens the data directory and builds the engine. It starts
+// nothing; call Run, then Close.
+func OpenRuntime(g Globals, logger *slog.Logger, drivers ...device.Driver) (*Runtime, error) {
+	db, err := storage.Open(g.DataDir, logger)
+	if errors.Is(err, storage.ErrLocked) {
+		return nil, fmt.Errorf("another Buttonhook is already running with data directory %s: use that one (its window, or `buttonhook log` and `targets` talk to it), or pass another --data-dir", g.DataDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sd := serial.NewDriver(logger)
+	sender := actions.NewSender()
+	e, err := engine.New(engine.Options{
+		Logger: logger, Store: db, Sender: sender, Ports: sd, ExtraPorts: g.Serial,
+		Drivers: append([]device.Driver{sd}, drivers...),
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Runtime{Engine: e, DataDir: g.DataDir, db: db, sender: sender, serial: sd, log: logger}, nil
+}
+
+// Run runs the engine and the control socket until ctx is done.
+func (rt *Runtime) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rt.Engine.Run(ctx) })
+	g.Go(func() error {
+		err := server.ServeControl(ctx, filepath.Join(rt.DataDir, server.SocketName), server.ControlHandler(rt.Engine))
+		if err != nil {
+			// The engine keeps working without it; only other commands can't reach it.
+			rt.log.Warn("control socket unavailable: `buttonhook log` and `targets` cannot reach this instance", "err", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// Close closes the log. Safe to call twice.
+func (rt *Runtime) Close() error {
+	rt.sender.Close()
+	return rt.db.Close()
+}
+
+func cmdRun(g Globals, logger *slog.Logger, args []string, env Env) error {
+	fs := subFlags("run", env)
+	if err := parseSub(fs, args); err != nil {
+		return err
+	}
+	rt, err := OpenRuntime(g, logger)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	logger.Info("buttonhook running", "data_dir", g.DataDir, "serial", g.Serial)
+	err = rt.Run(ctx)
+	logger.Info("buttonhook stopped")
+	return err
+}
+
+func runGUI(g Globals, logger *slog.Logger, env Env) error {
+	rt, err := OpenRuntime(g, logger)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }() // ends when the window closes
+	guiErr := env.GUI(ctx, rt)
+	cancel()
+	return errors.Join(guiErr, <-done)
+}
+
+func infoForPath(p string) device.Info { return device.Info{Driver: serial.DriverName, Path: p} }

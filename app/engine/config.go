@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/device"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+// ConfigVersion is the version of the import/export file format (docs/config.md).
+const ConfigVersion = 1
+
+// Storage kinds of config documents.
+const (
+	kindTarget   = "target"
+	kindBinding  = "binding"
+	kindSettings = "settings"
+	idPorts      = "serial_ports"
+)
+
+// Binding connects a button and gesture to a target.
+type Binding struct {
+	ID string `json:"id,omitempty"`
+	// Device is the ID of the device ("serial:SIM-3F2A"); empty means any device.
+	Device  string         `json:"device,omitempty"`
+	Button  int            `json:"button"`
+	Gesture device.Gesture `json:"gesture"`
+	// Target is the target's ID inside Buttonhook; in an import or export file it
+	// is the target's name, so that files can be written by hand.
+	Target string `json:"target"`
+}
+
+// Config is everything a user configures, as held in the engine and written
+// to an export file.
+type Config struct {
+	Version     int              `json:"version"`
+	Targets     []actions.Target `json:"targets"`
+	Bindings    []Binding        `json:"bindings"`
+	SerialPorts []string         `json:"serial_ports"`
+}
+
+// ImportError lists every problem found in an import, each with its path.
+type ImportError []string
+
+func (e ImportError) Error() string {
+	return fmt.Sprintf("%d problem(s), nothing was changed:\n  %s", len(e), strings.Join(e, "\n  "))
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// loadConfig reads the config documents from the store.
+func loadConfig(st Store) (Config, error) {
+	cfg := Config{Version: ConfigVersion}
+	docs, err := st.Config(kindTarget)
+	if err != nil {
+		return cfg, fmt.Errorf("read targets: %w", err)
+	}
+	for id, d := range docs {
+		var t actions.Target
+		if err := json.Unmarshal(d, &t); err != nil {
+			return cfg, fmt.Errorf("read target %s: %w", id, err)
+		}
+		cfg.Targets = append(cfg.Targets, t)
+	}
+	docs, err = st.Config(kindBinding)
+	if err != nil {
+		return cfg, fmt.Errorf("read bindings: %w", err)
+	}
+	for id, d := range docs {
+		var b Binding
+		if err := json.Unmarshal(d, &b); err != nil {
+			return cfg, fmt.Errorf("read binding %s: %w", id, err)
+		}
+		cfg.Bindings = append(cfg.Bindings, b)
+	}
+	docs, err = st.Config(kindSettings)
+	if err != nil {
+		return cfg, fmt.Errorf("read settings: %w", err)
+	}
+	if d, ok := docs[idPorts]; ok {
+		if err := json.Unmarshal(d, &cfg.SerialPorts); err != nil {
+			return cfg, fmt.Errorf("read serial ports: %w", err)
+		}
+	}
+	cfg.sort()
+	return cfg, nil
+}
+
+func (c *Config) sort() {
+	sort.Slice(c.Targets, func(i, j int) bool { return strings.ToLower(c.Targets[i].Name) < strings.ToLower(c.Targets[j].Name) })
+	sort.Slice(c.Bindings, func(i, j int) bool {
+		a, b := c.Bindings[i], c.Bindings[j]
+		if a.Device != b.Device {
+			return a.Device < b.Device
+		}
+		if a.Button != b.Button {
+			return a.Button < b.Button
+		}
+		return a.Gesture < b.Gesture
+	})
+}
+
+// target returns the target with the given ID.
+func (c *Config) target(id string) (actions.Target, bool) {
+	for _, t := range c.Targets {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return actions.Target{}, false
+}
+
+func (c *Config) targetByName(name string) (actions.Target, bool) {
+	for _, t := range c.Targets {
+		if strings.EqualFold(t.Name, name) {
+			return t, true
+		}
+	}
+	return actions.Target{}, false
+}
+
+// merge returns a copy of c with in merged into it, and the store changes
+// that make it so. Targets merge by name (case-insensitive): an imported
+// target replaces the one with its name, keeping its ID and creation time and
+// raising its version. Bindings merge by device, button and gesture: the
+// imported one replaces the old one. Serial ports are added. in.Bindings name
+// their targets by name (or by ID). Every problem is reported, with its path.
+func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange, error) {
+	var errs ImportError
+	if in.Version > ConfigVersion {
+		return c, nil, ImportError{fmt.Sprintf("version: %d is newer than this Buttonhook understands (%d): update Buttonhook", in.Version, ConfigVersion)}
+	}
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Bindings: slices.Clone(c.Bindings), SerialPorts: slices.Clone(c.SerialPorts)}
+	var changes []storage.ConfigChange
+	seen := map[string]int{}
+	for i, t := range in.Targets {
+		path := fmt.Sprintf("targets[%d]", i)
+		if err := t.Validate(); err != nil {
+			var ve actions.ValidationError
+			if errors.As(err, &ve) {
+				for _, fe := range ve {
+					errs = append(errs, path+"."+fe.Error())
+				}
+			} else {
+				errs = append(errs, path+": "+err.Error())
+			}
+			continue
+		}
+		key := strings.ToLower(t.Name)
+		if j, dup := seen[key]; dup {
+			errs = append(errs, fmt.Sprintf("%s.name: %q is also the name of targets[%d]", path, t.Name, j))
+			continue
+		}
+		seen[key] = i
+		if old, ok := out.targetByName(t.Name); ok {
+			t.ID, t.Created, t.Version = old.ID, old.Created, old.Version+1
+		} else {
+			t.ID, t.Created, t.Version = newID(), now, 1
+		}
+		t.Updated = now
+		idx := slices.IndexFunc(out.Targets, func(o actions.Target) bool { return o.ID == t.ID })
+		if idx >= 0 {
+			out.Targets[idx] = t
+		} else {
+			out.Targets = append(out.Targets, t)
+		}
+		changes = append(changes, docChange(kindTarget, t.ID, t))
+	}
+	for i, b := range in.Bindings {
+		path := fmt.Sprintf("bindings[%d]", i)
+		if b.Button < 1 || b.Button > 64 {
+			errs = append(errs, fmt.Sprintf("%s.button: %d is not a button number (1-64)", path, b.Button))
+		}
+		if b.Gesture == "" {
+			b.Gesture = device.Press
+		}
+		if !b.Gesture.Valid() {
+			errs = append(errs, fmt.Sprintf("%s.gesture: %q is not one of press, long, double", path, b.Gesture))
+		}
+		t, ok := out.targetByName(b.Target)
+		if !ok {
+			t, ok = out.target(b.Target)
+		}
+		if !ok {
+			errs = append(errs, fmt.Sprintf("%s.target: no target named %q", path, b.Target))
+			continue
+		}
+		b.Target = t.ID
+		idx := slices.IndexFunc(out.Bindings, func(o Binding) bool {
+			return o.Device == b.Device && o.Button == b.Button && o.Gesture == b.Gesture
+		})
+		if idx >= 0 {
+			b.ID = out.Bindings[idx].ID
+			out.Bindings[idx] = b
+		} else {
+			b.ID = newID()
+			out.Bindings = append(out.Bindings, b)
+		}
+		changes = append(changes, docChange(kindBinding, b.ID, b))
+	}
+	added := false
+	for i, p := range in.SerialPorts {
+		if strings.TrimSpace(p) == "" {
+			errs = append(errs, fmt.Sprintf("serial_ports[%d]: is empty", i))
+			continue
+		}
+		if !slices.Contains(out.SerialPorts, p) {
+			out.SerialPorts = append(out.SerialPorts, p)
+			added = true
+		}
+	}
+	if added {
+		changes = append(changes, docChange(kindSettings, idPorts, out.SerialPorts))
+	}
+	if len(errs) > 0 {
+		return c, nil, errs
+	}
+	out.sort()
+	return out, changes, nil
+}
+
+func docChange(kind, id string, v any) storage.ConfigChange {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %s %s: %v", kind, id, err)) // only our own plain types get here
+	}
+	return storage.ConfigChange{Kind: kind, ID: id, Data: data}
+}
+
+// export returns the config with bindings naming their targets by name.
+func (c Config) export() Config {
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), SerialPorts: slices.Clone(c.SerialPorts)}
+	if out.Targets == nil {
+		out.Targets = []actions.Target{}
+	}
+	if out.SerialPorts == nil {
+		out.SerialPorts = []string{}
+	}
+	out.Bindings = []Binding{}
+	for _, b := range c.Bindings {
+		if t, ok := c.target(b.Target); ok {
+			b.Target = t.Name
+		}
+		out.Bindings = append(out.Bindings, b)
+	}
+	return out
+}

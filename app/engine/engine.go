@@ -1,0 +1,301 @@
+// Package engine is Buttonhook's UI-free runtime: devices -> gestures ->
+// bindings -> targets -> HTTP requests -> LEDs, with every attempt logged. The
+// GUI, the command line and the local server drive it; headless mode is
+// engine.Run under a signal context.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/device"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+// Store is what the engine needs from storage.
+type Store interface {
+	PutAttempt(storage.Attempt) error
+	PutAttemptDurable(storage.Attempt) error
+	Attempts(storage.Query) ([]storage.Attempt, error)
+	Config(kind string) (map[string][]byte, error)
+	ApplyConfig([]storage.ConfigChange) error
+}
+
+// Sender runs one attempt of a target.
+type Sender interface {
+	Send(ctx context.Context, t actions.Target, tags actions.Tags) actions.Result
+}
+
+// PortSetter is told which serial ports to open (the serial driver).
+type PortSetter interface {
+	SetPorts(paths []string)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Logger  *slog.Logger
+	Store   Store
+	Sender  Sender
+	Drivers []device.Driver
+	// Ports receives the configured serial ports plus ExtraPorts.
+	Ports      PortSetter
+	ExtraPorts []string // from the command line (--serial); not saved
+	Gestures   device.GestureTiming
+	// QueueSize is how many presses of one button may wait while one is in
+	// flight; more are refused, and logged as refused. Default 4.
+	QueueSize int
+	// ScanInterval is how often devices are looked for. Default 1 s.
+	ScanInterval time.Duration
+	// StopGrace is how long requests in flight may finish after Run's context
+	// is cancelled before they are cut. Default 2 s.
+	StopGrace time.Duration
+}
+
+// Engine is the runtime. Create it with New, then call Run; the config and
+// log methods also work when it is not running.
+type Engine struct {
+	log     *slog.Logger
+	store   Store
+	sender  Sender
+	ports   PortSetter
+	extra   []string
+	manager *device.Manager
+	timing  device.GestureTiming
+	qsize   int
+	grace   time.Duration
+	host    string
+
+	cfgMu sync.Mutex // serialises config writers
+	cfg   sync.Mutex // guards config
+	config Config
+
+	devMu   sync.Mutex
+	devices map[string]*DeviceState // by ID, or by path for ports that failed to open
+
+	bus bus
+}
+
+// DeviceState is a device as the user sees it: attached or not, and why not.
+type DeviceState struct {
+	device.Info
+	Connected bool   `json:"connected"`
+	Error     string `json:"error,omitempty"`
+}
+
+// New returns an engine over the store's config. It starts nothing.
+func New(o Options) (*Engine, error) {
+	if o.Store == nil {
+		return nil, errors.New("engine: no store")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Sender == nil {
+		o.Sender = actions.NewSender()
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 4
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = 2 * time.Second
+	}
+	cfg, err := loadConfig(o.Store)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	e := &Engine{
+		log: o.Logger, store: o.Store, sender: o.Sender, ports: o.Ports, extra: o.ExtraPorts,
+		manager: device.NewManager(o.Logger, o.ScanInterval, o.Drivers...),
+		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
+		config: cfg, devices: map[string]*DeviceState{},
+	}
+	e.applyPorts()
+	return e, nil
+}
+
+// Config returns a copy of the current config (bindings name targets by ID).
+func (e *Engine) Config() Config {
+	e.cfg.Lock()
+	defer e.cfg.Unlock()
+	c := e.config
+	c.Targets, c.Bindings, c.SerialPorts = slices.Clone(c.Targets), slices.Clone(c.Bindings), slices.Clone(c.SerialPorts)
+	return c
+}
+
+// Export returns the config in the file format: bindings name their targets.
+func (e *Engine) Export() Config { return e.Config().export() }
+
+// Import validates in and merges it into the config (see Config.merge for the
+// rules); if anything is wrong it changes nothing and returns an ImportError.
+func (e *Engine) Import(in Config) error {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	merged, changes, err := e.Config().merge(in, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if err := e.store.ApplyConfig(changes); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	e.cfg.Lock()
+	e.config = merged
+	e.cfg.Unlock()
+	e.applyPorts()
+	e.bus.publish(Event{Kind: ConfigChanged})
+	return nil
+}
+
+// SaveTarget creates or updates one target (matched by name, see Import).
+func (e *Engine) SaveTarget(t actions.Target) error {
+	return e.Import(Config{Version: ConfigVersion, Targets: []actions.Target{t}})
+}
+
+// SaveBinding creates or replaces the binding for its button and gesture.
+// b.Target may be the target's ID or name.
+func (e *Engine) SaveBinding(b Binding) error {
+	return e.Import(Config{Version: ConfigVersion, Bindings: []Binding{b}})
+}
+
+// AddSerialPort adds a serial port path to open.
+func (e *Engine) AddSerialPort(path string) error {
+	return e.Import(Config{Version: ConfigVersion, SerialPorts: []string{path}})
+}
+
+func (e *Engine) applyPorts() {
+	if e.ports == nil {
+		return
+	}
+	c := e.Config()
+	paths := slices.Clone(c.SerialPorts)
+	for _, p := range e.extra {
+		if !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	e.ports.SetPorts(paths)
+	e.manager.Rescan()
+}
+
+// Attempts lists logged attempts, newest first.
+func (e *Engine) Attempts(q storage.Query) ([]storage.Attempt, error) { return e.store.Attempts(q) }
+
+// Devices lists the devices seen since start, attached first.
+func (e *Engine) Devices() []DeviceState {
+	e.devMu.Lock()
+	out := make([]DeviceState, 0, len(e.devices))
+	for _, d := range e.devices {
+		out = append(out, *d)
+	}
+	e.devMu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Connected != out[j].Connected {
+			return out[i].Connected
+		}
+		return out[i].ID+out[i].Path < out[j].ID+out[j].Path
+	})
+	return out
+}
+
+// Subscribe returns a channel of engine events and a function that ends the
+// subscription. A subscriber that falls more than buf events behind misses
+// events (counted in Event.Missed of the next one it gets); it can re-read
+// state with Devices, Config and Attempts.
+func (e *Engine) Subscribe(buf int) (<-chan Event, func()) { return e.bus.subscribe(buf) }
+
+// Run runs devices and presses until ctx is done. On return LEDs are off,
+// queued and in-flight attempts are logged, and every goroutine has exited.
+func (e *Engine) Run(ctx context.Context) error {
+	// Sends outlive ctx by the grace period, so a request in flight at
+	// shutdown can still complete and be logged.
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(e.grace, cancelSends) })
+	defer stop()
+
+	p := &presser{e: e, queues: map[buttonKey]chan job{}}
+	gestures := device.NewGestureDetector(e.timing, e.wantsDouble, func(id string, button int, g device.Gesture, at time.Time) {
+		p.press(ctx, sendCtx, id, button, g, at)
+	})
+	err := e.manager.Run(ctx, func(ev device.Event) {
+		switch ev.Kind {
+		case device.EdgeEvent:
+			gestures.Edge(ev.Device.ID, ev.Edge)
+		case device.Attached:
+			e.setDevice(ev.Device.Path, &DeviceState{Info: ev.Device, Connected: true})
+		case device.Detached:
+			gestures.Forget(ev.Device.ID)
+			e.setDevice(ev.Device.Path, &DeviceState{Info: ev.Device, Error: errText(ev.Err)})
+		case device.OpenFailed:
+			e.setDevice(ev.Device.Path, &DeviceState{Info: ev.Device, Error: errText(ev.Err)})
+		}
+	})
+	p.wait()
+	return err
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// setDevice records a device's state, keyed by ID; a port that failed to open
+// has no ID and is keyed by path. A device that attaches replaces the failure
+// entry of its path.
+func (e *Engine) setDevice(path string, s *DeviceState) {
+	e.devMu.Lock()
+	delete(e.devices, "path:"+path)
+	key := s.ID
+	if key == "" {
+		key = "path:" + path
+	}
+	e.devices[key] = s
+	e.devMu.Unlock()
+	e.bus.publish(Event{Kind: DevicesChanged})
+}
+
+func (e *Engine) deviceName(id string) string {
+	e.devMu.Lock()
+	defer e.devMu.Unlock()
+	if d, ok := e.devices[id]; ok {
+		return d.Name()
+	}
+	return id
+}
+
+func (e *Engine) wantsDouble(deviceID string, button int) bool {
+	e.cfg.Lock()
+	defer e.cfg.Unlock()
+	for _, b := range e.config.Bindings {
+		if b.Gesture == device.DoublePress && b.Button == button && (b.Device == "" || b.Device == deviceID) {
+			return true
+		}
+	}
+	return false
+}
+
+// targetsFor returns the enabled targets bound to a button's gesture.
+func (e *Engine) targetsFor(deviceID string, button int, g device.Gesture) []actions.Target {
+	e.cfg.Lock()
+	defer e.cfg.Unlock()
+	var out []actions.Target
+	for _, b := range e.config.Bindings {
+		if b.Gesture != g || b.Button != button || (b.Device != "" && b.Device != deviceID) {
+			continue
+		}
+		if t, ok := e.config.target(b.Target); ok && t.Enabled {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/device"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+type buttonKey struct {
+	device string
+	button int
+}
+
+// job is one press to execute: every target bound to its gesture.
+type job struct {
+	deviceID string
+	button   int
+	gesture  device.Gesture
+	at       time.Time
+	targets  []actions.Target
+}
+
+// presser runs presses: one worker goroutine per button, fed by a bounded
+// queue, so presses of one button run in order and one at a time while
+// different buttons run independently.
+type presser struct {
+	e       *Engine
+	mu      sync.Mutex
+	queues  map[buttonKey]chan job
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+var eventTypes = map[device.Gesture]string{
+	device.Press: "pressed", device.LongPress: "pressed-long", device.DoublePress: "pressed-double",
+}
+
+// press queues a gesture's targets on its button's worker. A full queue or a
+// stopping engine refuses the press, and the refusal is logged as a failed
+// attempt: no press is dropped silently.
+func (p *presser) press(ctx, sendCtx context.Context, deviceID string, button int, g device.Gesture, at time.Time) {
+	targets := p.e.targetsFor(deviceID, button, g)
+	if len(targets) == 0 {
+		msg := fmt.Sprintf("button %d of %s: %s, but no enabled target is bound to it", button, p.e.deviceName(deviceID), g)
+		p.e.log.Info("press without binding", "device", deviceID, "button", button, "gesture", string(g))
+		p.e.bus.publish(Event{Kind: Notice, Message: msg})
+		return
+	}
+	j := job{deviceID: deviceID, button: button, gesture: g, at: at, targets: targets}
+	k := buttonKey{deviceID, button}
+	refusal := ""
+	p.mu.Lock()
+	if p.stopped || ctx.Err() != nil {
+		refusal = "not sent: Buttonhook was stopping"
+	} else {
+		q := p.queues[k]
+		if q == nil {
+			q = make(chan job, p.e.qsize)
+			p.queues[k] = q
+			p.wg.Add(1)
+			go p.worker(ctx, sendCtx, q) // exits when ctx is done, after draining q
+		}
+		select {
+		case q <- j:
+		default:
+			refusal = fmt.Sprintf("refused: %d presses of this button were already waiting", p.e.qsize)
+		}
+	}
+	p.mu.Unlock()
+	if refusal != "" {
+		p.refuse(j, refusal)
+	}
+}
+
+func (p *presser) worker(ctx, sendCtx context.Context, q chan job) {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			p.mu.Lock()
+			p.stopped = true
+			p.mu.Unlock()
+			for {
+				select {
+				case j := <-q:
+					p.refuse(j, "not sent: Buttonhook was stopping")
+				default:
+					return
+				}
+			}
+		case j := <-q:
+			if ctx.Err() != nil {
+				p.refuse(j, "not sent: Buttonhook was stopping")
+				continue
+			}
+			p.run(sendCtx, j)
+		}
+	}
+}
+
+// wait returns when every worker has exited.
+func (p *presser) wait() {
+	p.wg.Wait()
+}
+
+func (p *presser) newAttempt(j job, t actions.Target) storage.Attempt {
+	return storage.Attempt{
+		ID: storage.NewAttemptID(j.at), Time: j.at,
+		TargetID: t.ID, TargetName: t.Name, TargetVersion: t.Version,
+		DeviceID: j.deviceID, DeviceName: p.e.deviceName(j.deviceID), Button: j.button, Gesture: string(j.gesture),
+		Method: t.Method, URL: actions.RedactURL(t.URL), Status: storage.StatusWaiting,
+	}
+}
+
+// refuse logs a press that will not be sent, and flashes red.
+func (p *presser) refuse(j job, reason string) {
+	for _, t := range j.targets {
+		a := p.newAttempt(j, t)
+		a.Status, a.Error, a.Finished = storage.StatusFailed, reason, time.Now()
+		p.finish(a)
+	}
+	p.e.log.Warn("press refused", "device", j.deviceID, "button", j.button, "reason", reason)
+	p.led(j, device.LEDFailure)
+}
+
+// run executes one press: requests first (the press path), then the yellow
+// LED and the Waiting records while they are in flight, then each result is
+// logged durably before the LED shows it.
+func (p *presser) run(sendCtx context.Context, j job) {
+	attempts := make([]storage.Attempt, len(j.targets))
+	results := make([]chan actions.Result, len(j.targets))
+	for i, t := range j.targets {
+		attempts[i] = p.newAttempt(j, t)
+		tags := actions.Tags{Time: j.at, EID: attempts[i].ID, EType: eventTypes[j.gesture],
+			Name: fmt.Sprintf("button %d", j.button), DeviceID: j.deviceID, Target: t.Name, Hostname: p.e.host}
+		ch := make(chan actions.Result, 1)
+		results[i] = ch
+		go func() { ch <- p.e.sender.Send(sendCtx, t, tags) }() // ends by the target's deadline
+	}
+	p.led(j, device.LEDBusy)
+	for _, a := range attempts {
+		if err := p.e.store.PutAttempt(a); err != nil {
+			p.e.log.Warn("cannot log waiting attempt", "id", a.ID, "err", err)
+		}
+		p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
+	}
+	allOK := true
+	for i, ch := range results {
+		r := <-ch
+		a := attempts[i]
+		a.Code, a.Duration, a.Finished, a.Error = r.Code, r.Duration, time.Now(), r.Reason()
+		a.Status = storage.StatusOK
+		if !r.OK {
+			a.Status = storage.StatusFailed
+		}
+		if !p.finish(a) || !r.OK {
+			allOK = false
+		}
+	}
+	if allOK {
+		p.led(j, device.LEDSuccess)
+	} else {
+		p.led(j, device.LEDFailure)
+	}
+}
+
+// finish records a final attempt durably and reports whether it was recorded.
+// An attempt that could not be recorded shows red: the LED never shows a
+// success the log does not have.
+func (p *presser) finish(a storage.Attempt) bool {
+	err := p.e.store.PutAttemptDurable(a)
+	if err != nil {
+		p.e.log.Error("cannot log attempt", "id", a.ID, "target", a.TargetName, "status", string(a.Status), "err", err)
+		p.e.bus.publish(Event{Kind: Notice, Message: fmt.Sprintf("attempt %s (%s) could not be logged: %v", a.ID, a.Status, err)})
+	}
+	p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
+	return err == nil
+}
+
+func (p *presser) led(j job, led device.LED) {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := p.e.manager.SetLED(ctx, j.deviceID, j.button, led); err != nil {
+		p.e.log.Warn("cannot set LED", "device", j.deviceID, "button", j.button, "err", err)
+	}
+}
+
+// TestTarget runs a target once, as Blynk's Test button does: the result is
+// returned, not logged, and no LED changes.
+func (e *Engine) TestTarget(ctx context.Context, t actions.Target) actions.Result {
+	return e.sender.Send(ctx, t, actions.Tags{Time: time.Now(), EID: storage.NewAttemptID(time.Now()), EType: "test",
+		Name: "test", Target: t.Name, Hostname: e.host})
+}

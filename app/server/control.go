@@ -1,0 +1,178 @@
+// Package server holds Buttonhook's local servers. For now that is the
+// control socket: a small HTTP API on a Unix socket in the data directory,
+// through which `buttonhook log`, `targets` and `devices` reach a running
+// instance (Badger lets only one process open the data directory). Async
+// callbacks, the REST API and the request inspector come later.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/buttonhook/buttonhook/app/engine"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+// SocketName is the control socket's file name in the data directory.
+const SocketName = "control.sock"
+
+// maxImport bounds an import request body.
+const maxImport = 8 << 20
+
+// Engine is what the control API serves.
+type Engine interface {
+	Export() engine.Config
+	Import(engine.Config) error
+	Attempts(storage.Query) ([]storage.Attempt, error)
+	Devices() []engine.DeviceState
+}
+
+// ControlHandler returns the control API over e.
+func ControlHandler(e Engine) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.Export()) })
+	mux.HandleFunc("POST /v1/config", func(w http.ResponseWriter, r *http.Request) {
+		var c engine.Config
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxImport)).Decode(&c); err != nil {
+			http.Error(w, "read config: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := e.Import(c); err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /v1/attempts", func(w http.ResponseWriter, r *http.Request) {
+		q := storage.Query{Before: r.URL.Query().Get("before")}
+		if l := r.URL.Query().Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil {
+				http.Error(w, "limit: not a number", http.StatusBadRequest)
+				return
+			}
+			q.Limit = n
+		}
+		as, err := e.Attempts(q)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, as)
+	})
+	mux.HandleFunc("GET /v1/devices", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.Devices()) })
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ServeControl serves h on the Unix socket at path until ctx is done. The
+// caller must hold the data directory (so a socket file left there is stale
+// and is replaced). The socket is readable by its owner only.
+func ServeControl(ctx context.Context, path string, h http.Handler) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale control socket %s: %w", path, err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("listen on control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("protect control socket %s: %w", path, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	defer stop()
+	err = srv.Serve(ln)
+	_ = os.Remove(path)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Client talks to a running instance's control socket.
+type Client struct {
+	hc *http.Client
+}
+
+// NewClient returns a client for the control socket in dataDir.
+func NewClient(dataDir string) *Client {
+	path := filepath.Join(dataDir, SocketName)
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}}
+	return &Client{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+func (c *Client) do(method, path string, body io.Reader, out any) error {
+	req, err := http.NewRequest(method, "http://buttonhook"+path, body)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask the running Buttonhook: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return errors.New(string(bytes.TrimSpace(msg)))
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Export returns the running instance's config.
+func (c *Client) Export() (engine.Config, error) {
+	var cfg engine.Config
+	err := c.do("GET", "/v1/config", nil, &cfg)
+	return cfg, err
+}
+
+// Import merges cfg into the running instance's config.
+func (c *Client) Import(cfg engine.Config) error {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return c.do("POST", "/v1/config", bytes.NewReader(b), nil)
+}
+
+// Attempts lists the running instance's attempts.
+func (c *Client) Attempts(q storage.Query) ([]storage.Attempt, error) {
+	var as []storage.Attempt
+	err := c.do("GET", fmt.Sprintf("/v1/attempts?limit=%d&before=%s", q.Limit, q.Before), nil, &as)
+	return as, err
+}
+
+// Devices lists the running instance's devices.
+func (c *Client) Devices() ([]engine.DeviceState, error) {
+	var ds []engine.DeviceState
+	err := c.do("GET", "/v1/devices", nil, &ds)
+	return ds, err
+}
