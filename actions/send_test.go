@@ -16,7 +16,7 @@ import (
 
 type seen struct {
 	method, path, query, contentType, body string
-	header                                  http.Header
+	header                                 http.Header
 }
 
 // recorder is a real HTTP server on 127.0.0.1 that reports each request.

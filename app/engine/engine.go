@@ -73,8 +73,8 @@ type Engine struct {
 	grace   time.Duration
 	host    string
 
-	cfgMu sync.Mutex // serialises config writers
-	cfg   sync.Mutex // guards config
+	cfgMu  sync.Mutex // serialises config writers
+	cfg    sync.Mutex // guards config
 	config Config
 
 	devMu   sync.Mutex
