@@ -98,7 +98,8 @@ func runGUI(g Globals, logger *slog.Logger, env Env) error {
 		return err
 	}
 	defer rt.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	// Closing the window, SIGINT or SIGTERM stop it the same way.
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(ctx) }() // ends when the window closes
 	guiErr := env.GUI(ctx, rt)

@@ -54,6 +54,19 @@ type Window struct {
 // New builds the main window for e in app a. It subscribes to the engine's
 // events until the window closes.
 func New(a fyne.App, e Engine) *Window {
+	w := build(a, e)
+	events, unsubscribe := e.Subscribe(256)
+	go func() { // ends when unsubscribe closes events, as the window closes
+		for ev := range events {
+			fyne.Do(func() { w.handle(ev) })
+		}
+	}()
+	w.SetOnClosed(unsubscribe)
+	return w
+}
+
+// build makes the window without subscribing to events (tests feed them).
+func build(a fyne.App, e Engine) *Window {
 	w := &Window{Window: a.NewWindow("Buttonhook"), eng: e}
 	w.status = widget.NewLabel("Ready. Plug in a button, or run `buttonhook sim` and add its port.")
 	w.status.Truncation = fyne.TextTruncateEllipsis
@@ -77,13 +90,6 @@ func New(a fyne.App, e Engine) *Window {
 	w.Resize(fyne.NewSize(1180, 720))
 
 	w.reloadAll()
-	events, unsubscribe := e.Subscribe(256)
-	go func() { // ends when unsubscribe closes events, as the window closes
-		for ev := range events {
-			fyne.Do(func() { w.handle(ev) })
-		}
-	}()
-	w.SetOnClosed(unsubscribe)
 	return w
 }
 

@@ -1,0 +1,51 @@
+# Buttonhook: `make run` builds and opens the app; `make test` runs every test.
+# Both install what they need first (Debian/Ubuntu packages through apt).
+
+SHELL   := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin/buttonhook
+
+# Packages needed to build (Fyne on X11 + gousb) and to run the tests that use
+# real parts (a window under Xvfb, a Secret Service, ptys, umockdev).
+BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev \
+              libxinerama-dev libxi-dev libxxf86vm-dev libusb-1.0-0-dev
+TEST_PKGS  := xvfb xauth x11-utils imagemagick dbus dbus-x11 gnome-keyring umockdev libumockdev-dev socat
+
+.PHONY: run build test bench deps-build deps-test vet cross clean
+
+run: deps-build build
+	./$(BIN)
+
+build:
+	go build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+deps-build:
+	@./.ci/apt-install $(BUILD_PKGS)
+
+deps-test: deps-build
+	@./.ci/apt-install $(TEST_PKGS)
+
+vet:
+	go vet ./...
+
+# Every test, with the race detector, under a private D-Bus session with an
+# unlocked gnome-keyring (the real Secret Service) and an X server for the
+# window test.
+test: deps-test build vet
+	./.ci/with-services go test -race -count=1 -timeout 20m ./...
+
+# The latency and storage benchmarks, as a table.
+bench: build
+	go test -run '^$$' -bench . -benchtime 2000x ./app/engine/ | ./.ci/benchtable
+	go test -run '^$$' -bench . -benchtime 3s ./device/serial/ ./storage/ | ./.ci/benchtable
+
+# Keep the other two platforms compiling (no cgo: the GUI and USB need each
+# OS's toolchain; see docs/platforms.md).
+cross:
+	GOOS=windows CGO_ENABLED=0 go vet ./device/... ./actions/... ./storage/... ./app/engine/...
+	GOOS=darwin CGO_ENABLED=0 go vet ./actions/... ./storage/... ./app/engine/...
+
+clean:
+	rm -rf bin

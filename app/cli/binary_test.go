@@ -1,0 +1,340 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	_ "image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+// The tests in this file run the built binary as a user would: `buttonhook
+// sim` in one process, `buttonhook run` (or the window) in another, a real
+// webhook server, and `buttonhook log` to read the result.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "buttonhook-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "buttonhook")
+		out, err := exec.Command("go", "build", "-o", binPath, "../..").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// lines collects a process's output lines and lets a test wait for one.
+type lines struct {
+	mu   sync.Mutex
+	all  []string
+	next chan struct{}
+}
+
+func collect(r io.Reader) *lines {
+	l := &lines{next: make(chan struct{}, 1)}
+	go func() { // ends at EOF, when the process exits
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.all = append(l.all, sc.Text())
+			l.mu.Unlock()
+			select {
+			case l.next <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return l
+}
+
+// waitFor returns the first line at index >= from containing s, and its index.
+func (l *lines) waitFor(t *testing.T, from int, s string) (string, int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		l.mu.Lock()
+		for i := from; i < len(l.all); i++ {
+			if strings.Contains(l.all[i], s) {
+				line := l.all[i]
+				l.mu.Unlock()
+				return line, i
+			}
+		}
+		all := strings.Join(l.all, "\n")
+		l.mu.Unlock()
+		select {
+		case <-l.next:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no line containing %q; got:\n%s", s, all)
+		}
+	}
+}
+
+type simProc struct {
+	path  string
+	stdin io.WriteCloser
+	out   *lines
+}
+
+func startSim(t *testing.T, bin string) *simProc {
+	t.Helper()
+	cmd := exec.Command(bin, "sim", "--serial-number", "SIM-E2E")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	out := collect(stdout)
+	path, _ := out.waitFor(t, 0, "/")
+	return &simProc{path: path, stdin: stdin, out: out}
+}
+
+func (s *simProc) do(t *testing.T, cmd string) {
+	t.Helper()
+	if _, err := io.WriteString(s.stdin, cmd+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func run(t *testing.T, bin string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func hookServer(t *testing.T) (*httptest.Server, chan string, func(int)) {
+	var mu sync.Mutex
+	status := 200
+	got := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.URL.Path + " " + string(b)
+		mu.Lock()
+		defer mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got, func(s int) { mu.Lock(); status = s; mu.Unlock() }
+}
+
+func configFor(url string) string {
+	return fmt.Sprintf(`{"targets":[{"name":"Door bell","enabled":true,"method":"POST","url":%q,
+	  "body":{"kind":"json","json":"{\"event\":\"<ETYPE>\",\"id\":\"<EID>\"}"}}],
+	  "bindings":[{"button":1,"gesture":"press","target":"Door bell"}]}`, url+"/hook")
+}
+
+func attemptsJSON(t *testing.T, out string) []storage.Attempt {
+	t.Helper()
+	var as []storage.Attempt
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		var a storage.Attempt
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		as = append(as, a)
+	}
+	return as
+}
+
+func expectPress(t *testing.T, sim *simProc, got chan string, from int, wantLED string) int {
+	t.Helper()
+	sim.do(t, "press 1")
+	select {
+	case r := <-got:
+		if !strings.HasPrefix(r, `/hook {"event":"pressed","id":"`) {
+			t.Errorf("server got %q", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the webhook server got no request")
+	}
+	_, i := sim.out.waitFor(t, from, "LED 1 PULSE yellow")
+	_, j := sim.out.waitFor(t, i+1, wantLED)
+	return j + 1
+}
+
+func TestBinaryHeadless(t *testing.T) {
+	bin := binary(t)
+	data := t.TempDir()
+	srv, got, setStatus := hookServer(t)
+	sim := startSim(t, bin)
+
+	if out, errs, code := run(t, bin, configFor(srv.URL), "--data-dir", data, "targets", "import", "-"); code != 0 {
+		t.Fatalf("targets import: exit %d\n%s%s", code, out, errs)
+	}
+	cmd := exec.Command(bin, "--data-dir", data, "--serial", sim.path, "run")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	logs := collect(stderr)
+	logs.waitFor(t, 0, "device attached")
+
+	next := expectPress(t, sim, got, 0, "LED 1 FLASH green")
+	setStatus(500)
+	expectPress(t, sim, got, next, "LED 1 FLASH red")
+
+	// While it runs, `buttonhook log` reads through the running instance.
+	out, errs, code := run(t, bin, "", "--data-dir", data, "log", "--json")
+	if code != 0 {
+		t.Fatalf("log while running: exit %d: %s", code, errs)
+	}
+	as := attemptsJSON(t, out)
+	if len(as) != 2 || as[0].Status != storage.StatusFailed || as[0].Code != 500 || as[1].Status != storage.StatusOK || as[1].Code != 200 {
+		t.Fatalf("log = %+v, want Failed 500 then OK 200 (newest first)", as)
+	}
+
+	// SIGTERM stops it cleanly: LEDs off, exit 0, the log closed.
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("run after SIGTERM: %v", err)
+	}
+	sim.out.waitFor(t, 0, "LED 1 OFF")
+	out, _, code = run(t, bin, "", "--data-dir", data, "log", "--json", "--limit", "1")
+	if as := attemptsJSON(t, out); code != 0 || len(as) != 1 || as[0].Status != storage.StatusFailed {
+		t.Errorf("log after stop: exit %d, %+v", code, as)
+	}
+}
+
+func TestBinaryExitCodes(t *testing.T) {
+	bin := binary(t)
+	data := t.TempDir()
+	tests := []struct {
+		args   []string
+		stdin  string
+		code   int
+		stderr string
+	}{
+		{[]string{"--version"}, "", 0, ""},
+		{[]string{"-h"}, "", 0, "Usage:"},
+		{[]string{"frobnicate"}, "", 2, "unknown command"},
+		{[]string{"--no-such-flag"}, "", 2, "flag provided but not defined"},
+		{[]string{"--data-dir", data, "log", "--limit", "0"}, "", 2, "--limit"},
+		{[]string{"--data-dir", data, "targets", "import", "-"}, "{not json", 1, "line 1"},
+		{[]string{"--data-dir", data, "targets", "import", "-"}, `{"targets":[{"name":"x/y","method":"GET","url":"ftp://h"}]}`, 1, "targets[0].url"},
+		{[]string{"--data-dir", data, "targets", "list"}, "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, errs, code := run(t, bin, tt.stdin, tt.args...)
+			if code != tt.code || !strings.Contains(errs, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errs, tt.code, tt.stderr)
+			}
+		})
+	}
+}
+
+// TestBinaryWindow shows the real window under an X server (Xvfb, started by
+// .ci/with-services), presses the simulated button, and checks the attempt is
+// logged and the screen shows the window.
+func TestBinaryWindow(t *testing.T) {
+	display := os.Getenv("BUTTONHOOK_TEST_DISPLAY")
+	if display == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("BUTTONHOOK_TEST_DISPLAY is not set: run the tests through make test")
+		}
+		t.Skip("no X display for the window test (make test starts Xvfb)")
+	}
+	bin := binary(t)
+	data := t.TempDir()
+	srv, got, _ := hookServer(t)
+	sim := startSim(t, bin)
+	if _, errs, code := run(t, bin, configFor(srv.URL), "--data-dir", data, "targets", "import", "-"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	cmd := exec.Command(bin, "--data-dir", data, "--serial", sim.path)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	logs := collect(stderr)
+	logs.waitFor(t, 0, "device attached")
+	expectPress(t, sim, got, 0, "LED 1 FLASH green")
+	out, errs, code := run(t, bin, "", "--data-dir", data, "log", "--json")
+	if as := attemptsJSON(t, out); code != 0 || len(as) != 1 || as[0].Status != storage.StatusOK {
+		t.Fatalf("log from the window's instance: exit %d %s %+v", code, errs, as)
+	}
+
+	shot := filepath.Join(t.TempDir(), "shot.png")
+	if keep := os.Getenv("BUTTONHOOK_SCREENSHOT"); keep != "" {
+		shot = keep
+	}
+	time.Sleep(500 * time.Millisecond) // let the window paint the new row
+	if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
+		t.Fatalf("screenshot: %v\n%s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	colors := map[uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colors[r>>8<<16|g>>8<<8|bl>>8] = true
+		}
+	}
+	if len(colors) < 20 {
+		t.Errorf("the screen shows %d colours: no window was drawn", len(colors))
+	}
+
+	// SIGTERM closes the window cleanly: LEDs off, exit 0.
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("window after SIGTERM: %v", err)
+	}
+	sim.out.waitFor(t, 0, "LED 1 OFF")
+}
