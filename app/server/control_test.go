@@ -1,0 +1,80 @@
+package server
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/app/engine"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+func TestControlSocket(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(filepath.Join(dir, "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := engine.New(engine.Options{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := storage.Attempt{ID: storage.NewAttemptID(time.Now()), Time: time.Now(), TargetName: "Door", Status: storage.StatusOK, Code: 200}
+	if err := db.PutAttemptDurable(a); err != nil {
+		t.Fatal(err)
+	}
+
+	sock := filepath.Join(dir, SocketName)
+	if err := os.WriteFile(sock, []byte("stale"), 0o600); err != nil { // left by a crashed instance
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- ServeControl(ctx, sock, ControlHandler(e)) }()
+	c := NewClient(dir)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := c.Devices(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("control socket never answered: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+
+	err = c.Import(engine.Config{Targets: []actions.Target{{Name: "Door", Method: "GET", URL: "http://127.0.0.1/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := c.Export()
+	if err != nil || len(cfg.Targets) != 1 || cfg.Targets[0].Name != "Door" || cfg.Targets[0].Version != 1 {
+		t.Fatalf("Export = %+v, %v", cfg, err)
+	}
+	err = c.Import(engine.Config{Targets: []actions.Target{{Name: "Bad", Method: "GET", URL: "ftp://x"}}})
+	if err == nil || !strings.Contains(err.Error(), "targets[0].url") {
+		t.Errorf("bad import error = %v, want the problem's path", err)
+	}
+	as, err := c.Attempts(storage.Query{Limit: 10})
+	if err != nil || len(as) != 1 || as[0].ID != a.ID || as[0].Code != 200 {
+		t.Errorf("Attempts = %+v, %v", as, err)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ServeControl: %v", err)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind after stop: %v", err)
+	}
+	if _, err := c.Devices(); err == nil {
+		t.Errorf("client still answered after the server stopped")
+	}
+}
