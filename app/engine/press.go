@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
@@ -128,19 +129,31 @@ func (p *presser) refuse(j job, reason string) {
 	p.led(j, device.LEDFailure)
 }
 
-// run executes one press: requests first (the press path), then the yellow
-// LED and the Waiting records while they are in flight, then each result is
-// logged durably before the LED shows it.
+// run executes one press: requests first (the press path); once they are
+// written (or have failed), the yellow LED and the Waiting records, so that
+// nothing competes with a request on its way out; then each result is logged
+// durably before the LED shows it.
 func (p *presser) run(sendCtx context.Context, j job) {
 	attempts := make([]storage.Attempt, len(j.targets))
 	results := make([]chan actions.Result, len(j.targets))
+	sent := make(chan struct{}, len(j.targets))
 	for i, t := range j.targets {
 		attempts[i] = p.newAttempt(j, t)
 		tags := actions.Tags{Time: j.at, EID: attempts[i].ID, EType: eventTypes[j.gesture],
 			Name: fmt.Sprintf("button %d", j.button), DeviceID: j.deviceID, Target: t.Name, Hostname: p.e.host}
 		ch := make(chan actions.Result, 1)
 		results[i] = ch
-		go func() { ch <- p.e.sender.Send(sendCtx, t, tags) }() // ends by the target's deadline
+		var once sync.Once
+		signal := func() { once.Do(func() { sent <- struct{}{} }) }
+		ctx := httptrace.WithClientTrace(sendCtx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { signal() }})
+		go func() { // ends by the target's deadline
+			r := p.e.sender.Send(ctx, t, tags)
+			signal()
+			ch <- r
+		}()
+	}
+	for range j.targets {
+		<-sent
 	}
 	p.led(j, device.LEDBusy)
 	for _, a := range attempts {
