@@ -22,6 +22,7 @@ import (
 	"github.com/buttonhook/buttonhook/app/server"
 	"github.com/buttonhook/buttonhook/device/serial"
 	"github.com/buttonhook/buttonhook/device/sim"
+	"github.com/buttonhook/buttonhook/device/usb"
 	"github.com/buttonhook/buttonhook/storage"
 )
 
@@ -309,13 +310,18 @@ func cmdDevices(g Globals, logger *slog.Logger, args []string, env Env) error {
 		return err
 	}
 	ports, perr := serial.ListPorts()
+	found, uerr := usb.List(context.Background())
+	if uerr != nil && !errors.Is(uerr, usb.ErrUnsupported) {
+		fmt.Fprintf(env.Stderr, "cannot list USB devices: %v\n", uerr)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			Devices []engine.DeviceState `json:"devices"`
 			Ports   []serial.PortInfo    `json:"serial_ports"`
-		}{nonNil(ds), nonNil(ports)})
+			USB     []usb.Found          `json:"usb"`
+		}{nonNil(ds), nonNil(ports), nonNil(found)})
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEVICE\tSTATE\tPATH\tMODEL\tFIRMWARE\tBUTTONS\tLEDS")
@@ -346,6 +352,12 @@ func cmdDevices(g Globals, logger *slog.Logger, args []string, env Env) error {
 				extra = fmt.Sprintf(" USB %s:%s %s %s", p.VID, p.PID, p.SerialNumber, p.Product)
 			}
 			fmt.Fprintf(env.Stdout, "  %s%s\n", p.Path, extra)
+		}
+	}
+	if len(found) > 0 {
+		fmt.Fprintln(env.Stdout, "\nSupported USB devices found (detected only: their drivers are not in this version yet):")
+		for _, f := range found {
+			fmt.Fprintf(env.Stdout, "  %s  %s:%s  bus %d address %d\n", f.Model, f.VID, f.PID, f.Bus, f.Address)
 		}
 	}
 	return nil

@@ -22,9 +22,9 @@ var logColumns = []struct {
 		}
 		return fmt.Sprint(a.Code)
 	}},
-	{"Date", 165, func(a storage.Attempt) string { return a.Time.Local().Format("15:04:05 Jan 2, 2006") }},
+	{"Date", 135, func(a storage.Attempt) string { return formatDate(a.Time, time.Now()) }},
 	{"Target", 120, func(a storage.Attempt) string { return a.TargetName }},
-	{"Button", 130, func(a storage.Attempt) string { return fmt.Sprintf("%d %s · %s", a.Button, a.Gesture, a.DeviceName) }},
+	{"Button", 175, func(a storage.Attempt) string { return fmt.Sprintf("%d %s · %s", a.Button, a.Gesture, a.DeviceName) }},
 	{"Time", 70, func(a storage.Attempt) string {
 		if a.Status == storage.StatusWaiting {
 			return "…"
@@ -34,6 +34,16 @@ var logColumns = []struct {
 	{"Request to", 220, func(a storage.Attempt) string { return a.Method + " " + a.URL }},
 	{"Error", 260, func(a storage.Attempt) string { return a.Error }},
 	{"Trigger ID", 200, func(a storage.Attempt) string { return a.ID }},
+}
+
+// formatDate writes t as Blynk's log does: hh:mm:ss M D, Y, with the current
+// year hidden.
+func formatDate(t, now time.Time) string {
+	t = t.Local()
+	if t.Year() == now.Local().Year() {
+		return t.Format("15:04:05 Jan 2")
+	}
+	return t.Format("15:04:05 Jan 2, 2006")
 }
 
 func newLogTable(rows *[]storage.Attempt) *widget.Table {

@@ -1,0 +1,122 @@
+// Package usb is Buttonhook's support for USB HID buttons and lights, through
+// gousb (libusb).
+//
+// What exists now: the table of supported models (Supported) and List, which
+// enumerates the USB bus and reports the supported devices that are attached.
+// List only reads the descriptors the operating system already holds: it
+// opens no device, sends nothing, and needs no access rights to the devices.
+//
+// What comes later: a device.Driver that opens these devices, reads their
+// buttons and sets their LEDs, built on List.
+//
+// Built with -tags nousb the package needs neither cgo nor libusb, and List
+// returns ErrUnsupported.
+package usb
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/buttonhook/buttonhook/device"
+)
+
+// ErrUnsupported is returned by List in a build without USB support (built
+// with -tags nousb). It wraps errors.ErrUnsupported.
+var ErrUnsupported error = unsupportedError{}
+
+type unsupportedError struct{}
+
+func (unsupportedError) Error() string {
+	return "this build has no USB support (built with -tags nousb)"
+}
+
+func (unsupportedError) Unwrap() error { return errors.ErrUnsupported }
+
+// Model is a USB device Buttonhook supports, identified by its vendor and
+// product IDs.
+type Model struct {
+	Name string
+	VID  uint16
+	PID  uint16
+	// Buttons is how many buttons it has; 0 for a light only.
+	Buttons int
+	// Colors are the named colours its LEDs can show; nil when it has none.
+	Colors []device.Color
+	// RGB is true when the LED mixes any colour; Colors then lists every
+	// colour Buttonhook names.
+	RGB bool
+}
+
+// ID returns the model's IDs as lsusb prints them ("0fc5:b080").
+func (m Model) ID() string { return fmt.Sprintf("%04x:%04x", m.VID, m.PID) }
+
+// rgbColors are the named colours an RGB LED shows.
+var rgbColors = []device.Color{device.Red, device.Green, device.Yellow, device.Blue, device.White}
+
+// supported is the table behind Supported and List.
+var supported = [...]Model{
+	{
+		Name: "Delcom USB HID Visual Indicator", VID: 0x0fc5, PID: 0xb080,
+		Buttons: 1, Colors: []device.Color{device.Green, device.Red, device.Yellow},
+	},
+	{
+		Name: "Dream Cheeky Big Red Button", VID: 0x1d34, PID: 0x000d,
+		Buttons: 1,
+	},
+	{
+		Name: "blink(1)", VID: 0x27b8, PID: 0x01ed,
+		Colors: rgbColors, RGB: true,
+	},
+	{
+		Name: "Luxafor Flag", VID: 0x04d8, PID: 0xf372,
+		Colors: rgbColors, RGB: true,
+	},
+}
+
+// Supported returns the USB devices Buttonhook supports. The result is a
+// copy: changing it changes nothing else.
+func Supported() []Model {
+	ms := make([]Model, len(supported))
+	for i, m := range supported {
+		m.Colors = slices.Clone(m.Colors)
+		ms[i] = m
+	}
+	return ms
+}
+
+// lookup returns the supported model with the given IDs.
+func lookup(vid, pid uint16) (Model, bool) {
+	for _, m := range supported {
+		if m.VID == vid && m.PID == pid {
+			return m, true
+		}
+	}
+	return Model{}, false
+}
+
+// Found is a supported device attached to the USB bus.
+type Found struct {
+	Model string // Model.Name
+	VID   string // four lowercase hex digits, "0fc5"
+	PID   string // four lowercase hex digits, "b080"
+	// Bus and Address locate the device now; the address changes when it
+	// is plugged in again.
+	Bus     int
+	Address int
+	Buttons int
+	Colors  []device.Color
+}
+
+// found describes an attached device of model m.
+func found(m Model, bus, address int) Found {
+	return Found{
+		Model:   m.Name,
+		VID:     fmt.Sprintf("%04x", m.VID),
+		PID:     fmt.Sprintf("%04x", m.PID),
+		Bus:     bus,
+		Address: address,
+		Buttons: m.Buttons,
+		Colors:  slices.Clone(m.Colors),
+	}
+}
