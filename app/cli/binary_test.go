@@ -197,23 +197,32 @@ func expectPress(t *testing.T, sim *simProc, got chan string, from int, wantLED 
 	return j + 1
 }
 
+// startInstance imports the door-bell config into data and starts Buttonhook
+// on it with the simulator's port (the window when args is empty), returning
+// once the simulated button is attached.
+func startInstance(t *testing.T, bin, data, hookURL string, sim *simProc, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	if out, errs, code := run(t, bin, configFor(hookURL), "--data-dir", data, "targets", "import", "-"); code != 0 {
+		t.Fatalf("targets import: exit %d\n%s%s", code, out, errs)
+	}
+	cmd := exec.Command(bin, append([]string{"--data-dir", data, "--serial", sim.path}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	collect(stderr).waitFor(t, 0, "device attached")
+	return cmd
+}
+
 func TestBinaryHeadless(t *testing.T) {
 	bin := binary(t)
 	data := t.TempDir()
 	srv, got, setStatus := hookServer(t)
 	sim := startSim(t, bin)
 
-	if out, errs, code := run(t, bin, configFor(srv.URL), "--data-dir", data, "targets", "import", "-"); code != 0 {
-		t.Fatalf("targets import: exit %d\n%s%s", code, out, errs)
-	}
-	cmd := exec.Command(bin, "--data-dir", data, "--serial", sim.path, "run")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logs := collect(stderr)
-	logs.waitFor(t, 0, "device attached")
+	cmd := startInstance(t, bin, data, srv.URL, sim, nil, "run")
 
 	next := expectPress(t, sim, got, 0, "LED 1 FLASH green")
 	setStatus(500)
@@ -284,18 +293,7 @@ func TestBinaryWindow(t *testing.T) {
 	data := t.TempDir()
 	srv, got, _ := hookServer(t)
 	sim := startSim(t, bin)
-	if _, errs, code := run(t, bin, configFor(srv.URL), "--data-dir", data, "targets", "import", "-"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	cmd := exec.Command(bin, "--data-dir", data, "--serial", sim.path)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logs := collect(stderr)
-	logs.waitFor(t, 0, "device attached")
+	cmd := startInstance(t, bin, data, srv.URL, sim, []string{"DISPLAY=" + display, "LANG=en_US.UTF-8"})
 	expectPress(t, sim, got, 0, "LED 1 FLASH green")
 	out, errs, code := run(t, bin, "", "--data-dir", data, "log", "--json")
 	if as := attemptsJSON(t, out); code != 0 || len(as) != 1 || as[0].Status != storage.StatusOK {
