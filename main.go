@@ -32,6 +32,8 @@ func showWindow(ctx context.Context, rt *cli.Runtime) error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, rt.Engine)
 	w.SetMaster()
+	stopListening := w.Listen()
+	defer stopListening()
 	stop := context.AfterFunc(ctx, func() { fyne.Do(a.Quit) })
 	defer stop()
 	w.ShowAndRun()

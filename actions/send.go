@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -95,7 +96,11 @@ func Build(ctx context.Context, t Target, tags Tags) (*http.Request, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, t.Method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL itself may carry secrets
+		}
+		return nil, fmt.Errorf("build request: the URL with its tags filled in is not valid: %w", err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -165,10 +170,38 @@ func stripCRLF(v string) string {
 	return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 }
 
+// tokenLike reports whether a path segment looks like a secret rather than a
+// word or a number: at least 16 characters mixing letters and digits, or at
+// least 20 mixing upper and lower case (Slack's tokens). Masking a word by
+// mistake is the safe error.
+func tokenLike(seg string) bool {
+	if len(seg) < 16 {
+		return false
+	}
+	var upper, lower, digits bool
+	for _, r := range seg {
+		switch {
+		case r >= '0' && r <= '9':
+			digits = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r == '-' || r == '_' || r == '.' || r == '~' || r == '@':
+		default:
+			return false
+		}
+	}
+	letters := upper || lower
+	return letters && digits || len(seg) >= 20 && upper && lower
+}
+
 var secretParams = []string{"key", "token", "secret", "password", "passwd", "pass", "auth", "sig", "signature", "code", "apikey", "api_key", "access_token"}
 
-// RedactURL returns raw with its user info removed and the values of
-// secret-looking query parameters masked, for logs and the attempt log.
+// RedactURL returns raw with its user info removed, the values of
+// secret-looking query parameters masked, and token-like path segments
+// masked (Slack, Discord, Teams and Mattermost webhook URLs carry their
+// secret in the path), for logs, the attempt log and the window.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -176,6 +209,14 @@ func RedactURL(raw string) string {
 	}
 	if u.User != nil {
 		u.User = url.User("REDACTED")
+	}
+	if segs := strings.Split(u.Path, "/"); slices.ContainsFunc(segs, tokenLike) {
+		for i, seg := range segs {
+			if tokenLike(seg) {
+				segs[i] = "REDACTED"
+			}
+		}
+		u.Path, u.RawPath = strings.Join(segs, "/"), ""
 	}
 	q := u.Query()
 	changed := false

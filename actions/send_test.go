@@ -144,6 +144,15 @@ func TestSendFailures(t *testing.T) {
 	}
 }
 
+func TestBuildErrorHidesURLSecrets(t *testing.T) {
+	// A tag in the host makes the URL invalid only at send time.
+	tg := Target{Name: "x", Method: "GET", URL: "http://user:hunter2@<DEVICEID>.example/?token=hunter2"}
+	r := NewSender().Send(context.Background(), tg, Tags{DeviceID: "serial:SIM 1"})
+	if r.Err == nil || strings.Contains(r.Err.Error(), "hunter2") {
+		t.Errorf("err = %v, want an error without the secret", r.Err)
+	}
+}
+
 func TestSendErrorHidesURLSecrets(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
@@ -203,6 +212,9 @@ func TestRedactURL(t *testing.T) {
 		{"https://h/x?a=1&token=abc", "https://h/x?a=1&token=REDACTED"},
 		{"https://u:p@h/x", "https://REDACTED@h/x"},
 		{"http://h/plain", "http://h/plain"},
+		{"https://hooks.slack.com/services/T0123ABCD/B0456EFGH/aBcDeFgHiJkLmNoPqRsTuVwX", "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/REDACTED"},
+		{"https://discord.com/api/webhooks/123456789012345678/Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8", "https://discord.com/api/webhooks/123456789012345678/REDACTED"},
+		{"https://example.com/api/v1/door-bell-notifications", "https://example.com/api/v1/door-bell-notifications"},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.in); got != tt.want {

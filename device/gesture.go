@@ -32,15 +32,18 @@ type GestureTiming struct {
 // DefaultGestureTiming is the timing used when none is configured.
 var DefaultGestureTiming = GestureTiming{Long: 800 * time.Millisecond, Double: 300 * time.Millisecond}
 
-// GestureDetector turns the edges of buttons into gestures. A single press
-// fires on release, at once, unless wantsDouble says the button has a
-// double-press binding: then it waits for the double-press window first.
+// GestureDetector turns the edges of buttons into gestures. It asks wants
+// which gestures a button has bindings for, so that it waits only when it
+// must: a single press fires on release, at once, unless the button has a
+// double-press binding (then it waits for the double-press window first); a
+// button held past the long threshold gives a long press only if it has a
+// long-press binding, and otherwise a press on release, however slow.
 // It is safe for concurrent use; fire is called with no lock held, from the
-// caller of Edge or from a timer goroutine.
+// caller of Edge, Forget or Stop, or from a timer goroutine.
 type GestureDetector struct {
-	timing      GestureTiming
-	wantsDouble func(deviceID string, button int) bool
-	fire        func(deviceID string, button int, g Gesture, at time.Time)
+	timing GestureTiming
+	wants  func(deviceID string, button int, g Gesture) bool
+	fire   func(deviceID string, button int, g Gesture, at time.Time)
 
 	mu      sync.Mutex
 	buttons map[buttonKey]*buttonState
@@ -60,9 +63,9 @@ type buttonState struct {
 	downAt    time.Time
 }
 
-// NewGestureDetector returns a detector. wantsDouble may be nil (no double
-// presses are waited for).
-func NewGestureDetector(timing GestureTiming, wantsDouble func(deviceID string, button int) bool,
+// NewGestureDetector returns a detector. wants may be nil: every gesture is
+// then wanted.
+func NewGestureDetector(timing GestureTiming, wants func(deviceID string, button int, g Gesture) bool,
 	fire func(deviceID string, button int, g Gesture, at time.Time)) *GestureDetector {
 	if timing.Long <= 0 {
 		timing.Long = DefaultGestureTiming.Long
@@ -70,10 +73,10 @@ func NewGestureDetector(timing GestureTiming, wantsDouble func(deviceID string, 
 	if timing.Double <= 0 {
 		timing.Double = DefaultGestureTiming.Double
 	}
-	if wantsDouble == nil {
-		wantsDouble = func(string, int) bool { return false }
+	if wants == nil {
+		wants = func(string, int, Gesture) bool { return true }
 	}
-	return &GestureDetector{timing: timing, wantsDouble: wantsDouble, fire: fire, buttons: map[buttonKey]*buttonState{}}
+	return &GestureDetector{timing: timing, wants: wants, fire: fire, buttons: map[buttonKey]*buttonState{}}
 }
 
 // Edge feeds one edge of a device's button. Repeated edges in the same
@@ -100,8 +103,10 @@ func (d *GestureDetector) Edge(deviceID string, e Edge) {
 			s.longFired = true // the rest of this hold is part of the double press
 			break
 		}
-		gen := s.gen
-		s.timer = time.AfterFunc(d.timing.Long, func() { d.longElapsed(k, gen) })
+		if d.wants(deviceID, e.Button, LongPress) {
+			gen := s.gen
+			s.timer = time.AfterFunc(d.timing.Long, func() { d.longElapsed(k, gen) })
+		}
 	case !e.Down && s.down:
 		s.down = false
 		if s.timer != nil {
@@ -110,7 +115,7 @@ func (d *GestureDetector) Edge(deviceID string, e Edge) {
 		if s.longFired {
 			break
 		}
-		if !d.wantsDouble(deviceID, e.Button) {
+		if !d.wants(deviceID, e.Button, DoublePress) {
 			fired = append(fired, Press)
 			break
 		}
@@ -152,16 +157,37 @@ func (d *GestureDetector) doubleElapsed(k buttonKey, gen int) {
 }
 
 // Forget drops the state of a device's buttons (after it detached), so a
-// button held while unplugged does not fire later.
+// button held while unplugged does not fire later. A press already released
+// and waiting for the double-press window fires now: it happened.
 func (d *GestureDetector) Forget(deviceID string) {
+	d.flush(func(k buttonKey) bool { return k.device == deviceID })
+}
+
+// Stop stops every timer and fires the presses waiting for their double-press
+// window, so that none is lost when the engine stops. No timer fires after
+// Stop returns.
+func (d *GestureDetector) Stop() {
+	d.flush(func(buttonKey) bool { return true })
+}
+
+func (d *GestureDetector) flush(match func(buttonKey) bool) {
+	var pending []buttonKey
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	for k, s := range d.buttons {
-		if k.device == deviceID {
-			if s.timer != nil {
-				s.timer.Stop()
-			}
-			delete(d.buttons, k)
+		if !match(k) {
+			continue
 		}
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		if s.pending {
+			pending = append(pending, k)
+		}
+		delete(d.buttons, k)
+	}
+	d.mu.Unlock()
+	now := time.Now()
+	for _, k := range pending {
+		d.fire(k.device, k.button, Press, now)
 	}
 }

@@ -54,7 +54,9 @@ func TestGestures(t *testing.T) {
 				var mu sync.Mutex
 				var got []fired
 				d := NewGestureDetector(DefaultGestureTiming,
-					func(string, int) bool { return tt.double },
+					func(_ string, _ int, g Gesture) bool {
+						return g != DoublePress || tt.double
+					},
 					func(dev string, b int, g Gesture, _ time.Time) {
 						mu.Lock()
 						got = append(got, fired{b, g, time.Since(start)})
@@ -76,16 +78,53 @@ func TestGestures(t *testing.T) {
 	}
 }
 
-func TestGestureForgetStopsPendingTimers(t *testing.T) {
+func TestSlowPressWithoutLongBindingIsAPress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
-		d := NewGestureDetector(DefaultGestureTiming, nil, func(string, int, Gesture, time.Time) { n++ })
-		d.Edge("dev", Edge{Button: 2, Down: true, Time: time.Now()})
-		d.Forget("dev")
+		var got []Gesture
+		d := NewGestureDetector(DefaultGestureTiming,
+			func(_ string, _ int, g Gesture) bool { return g == Press },
+			func(_ string, _ int, g Gesture, _ time.Time) { got = append(got, g) })
+		d.Edge("dev", Edge{Button: 1, Down: true, Time: time.Now()})
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		if n != 0 {
-			t.Errorf("got %d gestures after Forget, want 0", n)
+		if len(got) != 0 {
+			t.Fatalf("while held: got %v, want nothing yet", got)
+		}
+		d.Edge("dev", Edge{Button: 1, Down: false, Time: time.Now()})
+		if !slices.Equal(got, []Gesture{Press}) {
+			t.Errorf("got %v, want [press] on release", got)
 		}
 	})
+}
+
+func TestGestureForgetAndStop(t *testing.T) {
+	for _, stop := range []bool{false, true} {
+		name := "Forget"
+		if stop {
+			name = "Stop"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var got []Gesture
+				d := NewGestureDetector(DefaultGestureTiming, nil, func(_ string, _ int, g Gesture, _ time.Time) { got = append(got, g) })
+				// Button 1: released, waiting for the double window. Button 2: held.
+				d.Edge("dev", Edge{Button: 1, Down: true, Time: time.Now()})
+				d.Edge("dev", Edge{Button: 1, Down: false, Time: time.Now()})
+				d.Edge("dev", Edge{Button: 2, Down: true, Time: time.Now()})
+				if stop {
+					d.Stop()
+				} else {
+					d.Forget("dev")
+				}
+				if !slices.Equal(got, []Gesture{Press}) {
+					t.Errorf("at %s: got %v, want the pending press fired at once", name, got)
+				}
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				if len(got) != 1 {
+					t.Errorf("after %s: got %v, want no more gestures (the held button fires nothing)", name, got)
+				}
+			})
+		})
+	}
 }

@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -55,10 +56,23 @@ type Manager struct {
 	rescan   chan struct{}
 
 	mu       sync.Mutex
-	byKey    map[string]*entry // keys being opened or open
-	failures map[string]string // last open error per key, to report it once
+	byKey    map[string]*entry   // keys being opened or open
+	failures map[string]*failure // per key that failed to open
 	byID     map[string]*entry
 }
+
+// failure remembers why a key failed to open, to report it once and to wait
+// longer before each new try (so a port with something else on it is not
+// poked every second, and a board that boots slowly is not reset forever).
+type failure struct {
+	msg   string
+	tries int
+	next  time.Time
+}
+
+// Backoff between tries of a key that fails to open: doubling from the scan
+// interval up to maxBackoff.
+const maxBackoff = 30 * time.Second
 
 type entry struct {
 	key    string
@@ -81,7 +95,7 @@ func NewManager(logger *slog.Logger, interval time.Duration, drivers ...Driver) 
 		log:      logger,
 		rescan:   make(chan struct{}, 1),
 		byKey:    map[string]*entry{},
-		failures: map[string]string{},
+		failures: map[string]*failure{},
 		byID:     map[string]*entry{},
 	}
 }
@@ -125,6 +139,9 @@ func (m *Manager) scan(ctx context.Context, wg *sync.WaitGroup, emit func(Event)
 		for _, c := range cands {
 			m.mu.Lock()
 			_, busy := m.byKey[c.Key]
+			if f := m.failures[c.Key]; f != nil && time.Now().Before(f.next) {
+				busy = true
+			}
 			var e *entry
 			if !busy {
 				e = &entry{key: c.Key}
@@ -154,13 +171,37 @@ func (m *Manager) serve(ctx context.Context, d Driver, c Candidate, e *entry, em
 		m.mu.Unlock()
 	}()
 	dev, err := d.Open(ctx, c)
+	var info Info
+	if err == nil {
+		info = dev.Info()
+		m.mu.Lock()
+		if other, dup := m.byID[info.ID]; dup {
+			err = fmt.Errorf("%s: another device with the same identity %s is attached at %s: give each board its own serial number", c.Key, info.ID, other.info.Path)
+		} else {
+			delete(m.failures, c.Key)
+			e.dev, e.info = dev, info
+			m.byID[info.ID] = e
+		}
+		m.mu.Unlock()
+		if err != nil {
+			_ = dev.Close()
+			info = Info{}
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
 		m.mu.Lock()
-		repeated := m.failures[c.Key] == err.Error()
-		m.failures[c.Key] = err.Error()
+		f := m.failures[c.Key]
+		if f == nil {
+			f = &failure{}
+			m.failures[c.Key] = f
+		}
+		repeated := f.msg == err.Error()
+		f.msg = err.Error()
+		f.tries++
+		f.next = time.Now().Add(min(m.interval<<min(f.tries-1, 10), maxBackoff))
 		m.mu.Unlock()
 		if !repeated {
 			m.log.Warn("cannot open device", "path", c.Key, "driver", d.Name(), "err", err)
@@ -168,12 +209,6 @@ func (m *Manager) serve(ctx context.Context, d Driver, c Candidate, e *entry, em
 		}
 		return
 	}
-	info := dev.Info()
-	m.mu.Lock()
-	delete(m.failures, c.Key)
-	e.dev, e.info = dev, info
-	m.byID[info.ID] = e
-	m.mu.Unlock()
 	m.log.Info("device attached", "id", info.ID, "path", info.Path, "model", info.Model)
 	emit(Event{Kind: Attached, Device: info})
 

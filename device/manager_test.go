@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +171,56 @@ func TestManagerReportsOpenFailureOnce(t *testing.T) {
 	if n != 1 {
 		t.Errorf("OpenFailed reported %d times, want 1", n)
 	}
+}
+
+func TestManagerRefusesDuplicateIdentityAndBacksOff(t *testing.T) {
+	a, b := newMemDevice("mem:same"), newMemDevice("mem:same")
+	drv := &memDriver{present: map[string]*memDevice{"k1": a, "k2": b}}
+	var opens sync.Map
+	counting := &countingDriver{memDriver: drv, opens: &opens}
+	m := NewManager(nil, 5*time.Millisecond, counting)
+	var mu sync.Mutex
+	var failed []Event
+	attached := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	m.Run(ctx, func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case Attached:
+			attached++
+		case OpenFailed:
+			failed = append(failed, e)
+		}
+	})
+	if attached != 1 || len(failed) != 1 || !strings.Contains(failed[0].Err.Error(), "same identity mem:same") {
+		t.Fatalf("attached %d, failures %v; want one attached and one refused as a duplicate", attached, failed)
+	}
+	// The refused key is retried with backoff (5, 10, 20, 40, 80 ms...), not on
+	// each of the ~60 scans.
+	tries := 0
+	opens.Range(func(k, v any) bool {
+		if n := v.(int); n > tries {
+			tries = n
+		}
+		return true
+	})
+	if tries < 2 || tries > 10 {
+		t.Errorf("the duplicate was opened %d times in 300 ms, want a few (backoff)", tries)
+	}
+}
+
+type countingDriver struct {
+	*memDriver
+	mu    sync.Mutex
+	opens *sync.Map
+}
+
+func (c *countingDriver) Open(ctx context.Context, cand Candidate) (Device, error) {
+	c.mu.Lock()
+	n, _ := c.opens.LoadOrStore(cand.Key, 0)
+	c.opens.Store(cand.Key, n.(int)+1)
+	c.mu.Unlock()
+	return c.memDriver.Open(ctx, cand)
 }

@@ -267,6 +267,9 @@ func TestBinaryExitCodes(t *testing.T) {
 		{[]string{"--data-dir", data, "targets", "import", "-"}, "{not json", 1, "line 1"},
 		{[]string{"--data-dir", data, "targets", "import", "-"}, `{"targets":[{"name":"x/y","method":"GET","url":"ftp://h"}]}`, 1, "targets[0].url"},
 		{[]string{"--data-dir", data, "targets", "list"}, "", 0, ""},
+		{[]string{"--data-dir", data, "log", "extra"}, "", 2, "unexpected argument"},
+		{[]string{"--data-dir", data, "log", "--bogus"}, "", 2, "flag provided but not defined"},
+		{[]string{"--data-dir", data, "targets", "import", "-"}, `{"targets":[]} {"targets":[]}`, 1, "more than one JSON document"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -278,9 +281,40 @@ func TestBinaryExitCodes(t *testing.T) {
 	}
 }
 
+// screenshot grabs the X display and counts its distinct colours and its
+// bright green pixels (the colour of "OK" and of a connected device).
+func screenshot(t *testing.T, display, path string) (colours, green int) {
+	t.Helper()
+	if out, err := exec.Command("import", "-display", display, "-window", "root", path).CombinedOutput(); err != nil {
+		t.Fatalf("screenshot: %v\n%s", err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			r, g, bl = r>>8, g>>8, bl>>8
+			seen[r<<16|g<<8|bl] = true
+			if g > 150 && r < 130 && bl < 130 {
+				green++
+			}
+		}
+	}
+	return len(seen), green
+}
+
 // TestBinaryWindow shows the real window under an X server (Xvfb, started by
 // .ci/with-services), presses the simulated button, and checks the attempt is
-// logged and the screen shows the window.
+// logged and its green "OK" row is drawn.
 func TestBinaryWindow(t *testing.T) {
 	display := os.Getenv("BUTTONHOOK_TEST_DISPLAY")
 	if display == "" {
@@ -294,39 +328,39 @@ func TestBinaryWindow(t *testing.T) {
 	srv, got, _ := hookServer(t)
 	sim := startSim(t, bin)
 	cmd := startInstance(t, bin, data, srv.URL, sim, []string{"DISPLAY=" + display, "LANG=en_US.UTF-8"})
-	expectPress(t, sim, got, 0, "LED 1 FLASH green")
-	out, errs, code := run(t, bin, "", "--data-dir", data, "log", "--json")
-	if as := attemptsJSON(t, out); code != 0 || len(as) != 1 || as[0].Status != storage.StatusOK {
-		t.Fatalf("log from the window's instance: exit %d %s %+v", code, errs, as)
-	}
 
 	shot := filepath.Join(t.TempDir(), "shot.png")
 	if keep := os.Getenv("BUTTONHOOK_SCREENSHOT"); keep != "" {
 		shot = keep
 	}
-	time.Sleep(500 * time.Millisecond) // let the window paint the new row
-	if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
-		t.Fatalf("screenshot: %v\n%s", err, out)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	colors := map[uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 7 {
-		for x := b.Min.X; x < b.Max.X; x += 7 {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			colors[r>>8<<16|g>>8<<8|bl>>8] = true
+	// Poll until the window is drawn, showing the device as connected (green).
+	var before int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		colours, green := screenshot(t, display, shot)
+		if colours >= 20 && green > 0 {
+			before = green
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no window drawn: %d colours, %d green pixels", colours, green)
 		}
 	}
-	if len(colors) < 20 {
-		t.Errorf("the screen shows %d colours: no window was drawn", len(colors))
+
+	expectPress(t, sim, got, 0, "LED 1 FLASH green")
+	out, errs, code := run(t, bin, "", "--data-dir", data, "log", "--json")
+	if as := attemptsJSON(t, out); code != 0 || len(as) != 1 || as[0].Status != storage.StatusOK {
+		t.Fatalf("log from the window's instance: exit %d %s %+v", code, errs, as)
+	}
+	// The new row's green "OK" adds green pixels.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, green := screenshot(t, display, shot)
+		if green >= before+30 {
+			t.Logf("green pixels: %d before the press, %d after", before, green)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the OK row was not drawn: %d green pixels before the press, %d after", before, green)
+		}
 	}
 
 	// SIGTERM closes the window cleanly: LEDs off, exit 0.

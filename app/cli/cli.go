@@ -50,6 +50,9 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // errUsage marks an error that is the user's wording, not a failure (exit 2).
 var errUsage = errors.New("usage")
 
+// errShownUsage is a usage error already printed (by the flag package).
+var errShownUsage = usageError{""}
+
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -144,7 +147,9 @@ func Main(args []string, env Env) int {
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(env.Stderr, "buttonhook: %v\n", err)
+		if err != errShownUsage {
+			fmt.Fprintf(env.Stderr, "buttonhook: %v\n", err)
+		}
 		return ExitUsage
 	default:
 		fmt.Fprintf(env.Stderr, "buttonhook: %v\n", err)
@@ -159,12 +164,16 @@ func subFlags(name string, env Env) *flag.FlagSet {
 	return fs
 }
 
+// parseSub parses a subcommand's flags; it takes no arguments beyond them.
 func parseSub(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usagef("%v", err)
+		return errShownUsage // the flag package has printed the problem and the usage
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }

@@ -216,7 +216,11 @@ func readConfig(name string, stdin io.Reader) (engine.Config, error) {
 	var cfg engine.Config
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	err = dec.Decode(&cfg)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON document: put everything in one {\"targets\": ..., \"bindings\": ...} object")
+	}
+	if err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			line := 1 + strings.Count(string(data[:se.Offset]), "\n")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sync/errgroup"
@@ -58,7 +57,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return rt.Engine.Run(ctx) })
 	g.Go(func() error {
-		err := server.ServeControl(ctx, filepath.Join(rt.DataDir, server.SocketName), server.ControlHandler(rt.Engine))
+		err := server.ServeControl(ctx, server.SocketPath(rt.DataDir), server.ControlHandler(rt.Engine))
 		if err != nil {
 			// The engine keeps working without it; only other commands can't reach it.
 			rt.log.Warn("control socket unavailable: `buttonhook log` and `targets` cannot reach this instance", "err", err)

@@ -214,6 +214,7 @@ func (e *Engine) Subscribe(buf int) (<-chan Event, func()) { return e.bus.subscr
 // Run runs devices and presses until ctx is done. On return LEDs are off,
 // queued and in-flight attempts are logged, and every goroutine has exited.
 func (e *Engine) Run(ctx context.Context) error {
+	e.closeInterrupted()
 	// Sends outlive ctx by the grace period, so a request in flight at
 	// shutdown can still complete and be logged.
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
@@ -222,7 +223,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stop()
 
 	p := &presser{e: e, queues: map[buttonKey]chan job{}}
-	gestures := device.NewGestureDetector(e.timing, e.wantsDouble, func(id string, button int, g device.Gesture, at time.Time) {
+	gestures := device.NewGestureDetector(e.timing, e.wants, func(id string, button int, g device.Gesture, at time.Time) {
 		p.press(ctx, sendCtx, id, button, g, at)
 	})
 	err := e.manager.Run(ctx, func(ev device.Event) {
@@ -238,8 +239,37 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.setDevice(ev.Device.Path, &DeviceState{Info: ev.Device, Error: errText(ev.Err)})
 		}
 	})
+	gestures.Stop() // presses waiting for a double-press window are refused and logged
 	p.wait()
 	return err
+}
+
+// interruptedScan is how many of the newest attempts closeInterrupted looks
+// at. Results are logged in press order, so a Waiting attempt left by a crash
+// is among the newest.
+const interruptedScan = 1000
+
+// closeInterrupted marks attempts that were left Waiting (Buttonhook stopped
+// or crashed before their result was known) as Failed, so none stays
+// "Waiting" forever.
+func (e *Engine) closeInterrupted() {
+	as, err := e.store.Attempts(storage.Query{Limit: interruptedScan})
+	if err != nil {
+		e.log.Warn("cannot check the log for interrupted attempts", "err", err)
+		return
+	}
+	for _, a := range as {
+		if a.Status != storage.StatusWaiting {
+			continue
+		}
+		a.Status, a.Finished = storage.StatusFailed, time.Now()
+		a.Error = "interrupted: Buttonhook stopped before the result was known (the request may have reached the server)"
+		if err := e.store.PutAttemptDurable(a); err != nil {
+			e.log.Warn("cannot close interrupted attempt", "id", a.ID, "err", err)
+			return
+		}
+		e.log.Info("closed interrupted attempt", "id", a.ID, "target", a.TargetName)
+	}
 }
 
 func errText(err error) string {
@@ -273,11 +303,12 @@ func (e *Engine) deviceName(id string) string {
 	return id
 }
 
-func (e *Engine) wantsDouble(deviceID string, button int) bool {
+// wants reports whether a button has a binding for a gesture.
+func (e *Engine) wants(deviceID string, button int, g device.Gesture) bool {
 	e.cfg.Lock()
 	defer e.cfg.Unlock()
 	for _, b := range e.config.Bindings {
-		if b.Gesture == device.DoublePress && b.Button == button && (b.Device == "" || b.Device == deviceID) {
+		if b.Gesture == g && b.Button == button && (b.Device == "" || b.Device == deviceID) {
 			return true
 		}
 	}

@@ -303,3 +303,77 @@ func TestImportReportsEveryProblemAndChangesNothing(t *testing.T) {
 		t.Errorf("reloaded config differs:\n%v\n%v", e2.Export(), r.e.Export())
 	}
 }
+
+// failingStore is the real store except that durable writes fail, as on a
+// full disk.
+type failingStore struct{ *storage.DB }
+
+func (failingStore) PutAttemptDurable(storage.Attempt) error {
+	return errors.New("write /data/000001.vlog: no space left on device")
+}
+
+func TestUnloggedSuccessShowsRedAndFailed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	r := newRig(t, Options{})
+	importTarget(t, r.e, srv.URL, device.Press)
+	r.e.AddSerialPort(r.btn.Path())
+	r.e.store = failingStore{r.db}
+	events, unsub := r.e.Subscribe(64)
+	defer unsub()
+	r.start(t)
+	r.btn.Press(1)
+	if got := r.nextLED(t); got != "LED 1 PULSE yellow 1000" {
+		t.Errorf("first LED = %q", got)
+	}
+	if got := r.nextLED(t); got != "LED 1 FLASH red 1500" {
+		t.Errorf("LED for an unlogged success = %q, want red", got)
+	}
+	var final storage.Attempt
+	for final.Status == "" || final.Status == storage.StatusWaiting {
+		select {
+		case ev := <-events:
+			if ev.Kind == AttemptChanged {
+				final = ev.Attempt
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no final attempt event")
+		}
+	}
+	if final.Status != storage.StatusFailed || !strings.Contains(final.Error, "answered 200") || !strings.Contains(final.Error, "no space left") {
+		t.Errorf("published attempt = %s %q, want Failed saying the 200 was not logged", final.Status, final.Error)
+	}
+}
+
+func TestInterruptedAttemptsAreClosedAtStart(t *testing.T) {
+	r := newRig(t, Options{})
+	left := storage.Attempt{ID: storage.NewAttemptID(time.Now()), Time: time.Now(), TargetName: "Door", Status: storage.StatusWaiting}
+	if err := r.db.PutAttemptDurable(left); err != nil {
+		t.Fatal(err)
+	}
+	r.e.AddSerialPort(r.btn.Path())
+	r.start(t)
+	a, ok, err := r.db.Attempt(left.ID)
+	if err != nil || !ok || a.Status != storage.StatusFailed || !strings.Contains(a.Error, "interrupted") {
+		t.Errorf("left-over Waiting attempt after start = %+v (%v, %v), want Failed: interrupted", a, ok, err)
+	}
+}
+
+func TestStopLogsPressWaitingForDoubleWindow(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	r := newRig(t, Options{Gestures: device.GestureTiming{Double: 10 * time.Second}})
+	importTarget(t, r.e, srv.URL, device.Press)
+	if err := r.e.SaveBinding(Binding{Button: 1, Gesture: device.DoublePress, Target: "Door"}); err != nil {
+		t.Fatal(err)
+	}
+	r.e.AddSerialPort(r.btn.Path())
+	r.start(t)
+	r.btn.Press(1) // waits for the 10 s double window
+	time.Sleep(100 * time.Millisecond)
+	r.stop()
+	as, _ := r.db.Attempts(storage.Query{})
+	if len(as) != 1 || as[0].Status != storage.StatusFailed || !strings.Contains(as[0].Error, "stopping") {
+		t.Errorf("log after stopping with a press in the double window = %+v, want one refused attempt", as)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,7 +119,9 @@ func (p *presser) newAttempt(j job, t actions.Target) storage.Attempt {
 	}
 }
 
-// refuse logs a press that will not be sent, and flashes red.
+// refuse logs a press that will not be sent. It leaves the LED alone: the
+// button is busy (still pulsing yellow for the request in flight) or
+// Buttonhook is stopping (its LEDs going off); the log and the window say why.
 func (p *presser) refuse(j job, reason string) {
 	for _, t := range j.targets {
 		a := p.newAttempt(j, t)
@@ -126,13 +129,16 @@ func (p *presser) refuse(j job, reason string) {
 		p.finish(a)
 	}
 	p.e.log.Warn("press refused", "device", j.deviceID, "button", j.button, "reason", reason)
-	p.led(j, device.LEDFailure)
 }
 
+// sentWait bounds how long the yellow LED waits for requests to be written: a
+// slow connect must not leave the button dark.
+const sentWait = 20 * time.Millisecond
+
 // run executes one press: requests first (the press path); once they are
-// written (or have failed), the yellow LED and the Waiting records, so that
-// nothing competes with a request on its way out; then each result is logged
-// durably before the LED shows it.
+// written (or have failed, or sentWait passed), the yellow LED and the Waiting
+// records, so that nothing competes with a request on its way out; then each
+// result is logged durably before the LED shows it.
 func (p *presser) run(sendCtx context.Context, j job) {
 	attempts := make([]storage.Attempt, len(j.targets))
 	results := make([]chan actions.Result, len(j.targets))
@@ -152,9 +158,16 @@ func (p *presser) run(sendCtx context.Context, j job) {
 			ch <- r
 		}()
 	}
+	timeout := time.NewTimer(sentWait)
 	for range j.targets {
-		<-sent
+		select {
+		case <-sent:
+			continue
+		case <-timeout.C:
+		}
+		break
 	}
+	timeout.Stop()
 	p.led(j, device.LEDBusy)
 	for _, a := range attempts {
 		if err := p.e.store.PutAttempt(a); err != nil {
@@ -183,15 +196,24 @@ func (p *presser) run(sendCtx context.Context, j job) {
 }
 
 // finish records a final attempt durably and reports whether it was recorded.
-// An attempt that could not be recorded shows red: the LED never shows a
-// success the log does not have.
+// An attempt that could not be recorded shows red, and is shown as Failed:
+// neither the LED nor the window shows a success the log does not have.
 func (p *presser) finish(a storage.Attempt) bool {
 	err := p.e.store.PutAttemptDurable(a)
 	if err != nil {
 		p.e.log.Error("cannot log attempt", "id", a.ID, "target", a.TargetName, "status", string(a.Status), "err", err)
-		p.e.bus.publish(Event{Kind: Notice, Message: fmt.Sprintf("attempt %s (%s) could not be logged: %v", a.ID, a.Status, err)})
+		if a.Status == storage.StatusOK {
+			a.Error = fmt.Sprintf("the server answered %d, but", a.Code)
+		} else if a.Error != "" {
+			a.Error += "; and"
+		}
+		a.Error = strings.TrimPrefix(fmt.Sprintf("%s the attempt could not be logged: %v", a.Error, err), " ")
+		a.Status = storage.StatusFailed
 	}
 	p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
+	if err != nil {
+		p.e.bus.publish(Event{Kind: Notice, Message: fmt.Sprintf("%s: %s", a.TargetName, a.Error)})
+	}
 	return err == nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,8 +24,10 @@ import (
 	"github.com/buttonhook/buttonhook/storage"
 )
 
-// SocketName is the control socket's file name in the data directory.
-const SocketName = "control.sock"
+// SocketPath is where the control socket of the instance holding dataDir
+// listens: in a directory only its owner may enter, so the socket is never
+// reachable by others, whatever the umask and the data directory's mode.
+func SocketPath(dataDir string) string { return filepath.Join(dataDir, "run", "control.sock") }
 
 // maxImport bounds an import request body.
 const maxImport = 8 << 20
@@ -83,6 +86,13 @@ func writeJSON(w http.ResponseWriter, v any) {
 // caller must hold the data directory (so a socket file left there is stale
 // and is replaced). The socket is readable by its owner only.
 func ServeControl(ctx context.Context, path string, h http.Handler) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create control socket directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("protect control socket directory: %w", err)
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale control socket %s: %w", path, err)
 	}
@@ -114,9 +124,10 @@ type Client struct {
 	hc *http.Client
 }
 
-// NewClient returns a client for the control socket in dataDir.
+// NewClient returns a client for the control socket of the instance holding
+// dataDir.
 func NewClient(dataDir string) *Client {
-	path := filepath.Join(dataDir, SocketName)
+	path := SocketPath(dataDir)
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
@@ -134,7 +145,7 @@ func (c *Client) do(method, path string, body io.Reader, out any) error {
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("ask the running Buttonhook: %w", err)
+		return fmt.Errorf("the data directory is in use, but no running Buttonhook answered (another buttonhook command may be using it: try again): %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -166,7 +177,8 @@ func (c *Client) Import(cfg engine.Config) error {
 // Attempts lists the running instance's attempts.
 func (c *Client) Attempts(q storage.Query) ([]storage.Attempt, error) {
 	var as []storage.Attempt
-	err := c.do("GET", fmt.Sprintf("/v1/attempts?limit=%d&before=%s", q.Limit, q.Before), nil, &as)
+	v := url.Values{"limit": {strconv.Itoa(q.Limit)}, "before": {q.Before}}
+	err := c.do("GET", "/v1/attempts?"+v.Encode(), nil, &as)
 	return as, err
 }
 

@@ -29,7 +29,10 @@ func TestControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sock := filepath.Join(dir, SocketName)
+	sock := SocketPath(dir)
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(sock, []byte("stale"), 0o600); err != nil { // left by a crashed instance
 		t.Fatal(err)
 	}
@@ -48,6 +51,9 @@ func TestControlSocket(t *testing.T) {
 	}
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if fi, err := os.Stat(filepath.Dir(sock)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("socket directory mode = %v, %v; want 0700", fi.Mode().Perm(), err)
 	}
 
 	err = c.Import(engine.Config{Targets: []actions.Target{{Name: "Door", Method: "GET", URL: "http://127.0.0.1/"}}})

@@ -51,22 +51,9 @@ type Window struct {
 	status     *widget.Label
 }
 
-// New builds the main window for e in app a. It subscribes to the engine's
-// events until the window closes.
+// New builds the main window for e in app a, showing the engine's state as
+// it is now. It starts nothing: call Listen to keep it up to date.
 func New(a fyne.App, e Engine) *Window {
-	w := build(a, e)
-	events, unsubscribe := e.Subscribe(256)
-	go func() { // ends when unsubscribe closes events, as the window closes
-		for ev := range events {
-			fyne.Do(func() { w.handle(ev) })
-		}
-	}()
-	w.SetOnClosed(unsubscribe)
-	return w
-}
-
-// build makes the window without subscribing to events (tests feed them).
-func build(a fyne.App, e Engine) *Window {
 	w := &Window{Window: a.NewWindow("Buttonhook"), eng: e}
 	w.status = widget.NewLabel("Ready. Plug in a button, or run `buttonhook sim` and add its port.")
 	w.status.Truncation = fyne.TextTruncateEllipsis
@@ -91,6 +78,18 @@ func build(a fyne.App, e Engine) *Window {
 
 	w.reloadAll()
 	return w
+}
+
+// Listen keeps the window up to date with the engine's events, applied on
+// the UI goroutine, until stop is called (its goroutine ends then).
+func (w *Window) Listen() (stop func()) {
+	events, unsubscribe := w.eng.Subscribe(256)
+	go func() { // ends when unsubscribe closes events
+		for ev := range events {
+			fyne.Do(func() { w.handle(ev) })
+		}
+	}()
+	return unsubscribe
 }
 
 func (w *Window) handle(ev engine.Event) {

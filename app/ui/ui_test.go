@@ -35,8 +35,9 @@ func newWindow(t *testing.T) (*Window, *engine.Engine) {
 	}
 	// Fyne's test driver has no UI goroutine (fyne.Do runs in its caller), so
 	// the test goroutine is the UI goroutine: it feeds the window the engine's
-	// events itself, as New's pump does with fyne.Do.
-	w := build(a, e)
+	// events itself, as Listen's pump does with fyne.Do (which the window test
+	// in app/cli exercises in a real window).
+	w := New(a, e)
 	t.Cleanup(w.Close)
 	return w, e
 }
