@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -74,15 +75,27 @@ const (
 
 const (
 	attemptPrefix = "a/"
-	attemptIDLen  = 24 // 16 hex digits of time, 8 of randomness
+	attemptIDLen  = 24 // 16 hex digits of time, 8 of sequence
 )
 
 var maxAttemptTime = time.Unix(0, math.MaxInt64)
 
+// idSeq makes IDs for the same instant differ: a per-process sequence with a
+// random start (so two processes' IDs are unlikely to meet either). It is
+// the package's only state.
+var idSeq = func() *atomic.Uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	var s atomic.Uint32
+	s.Store(binary.BigEndian.Uint32(b[:]))
+	return &s
+}()
+
 // NewAttemptID returns a new attempt ID for a press at time t: 16 hex digits
-// of t in nanoseconds since 1970 followed by 8 random hex digits, so IDs sort
-// in time order and two IDs for the same instant differ (with probability
-// 1-2^-32). Times before 1970 or after 2262 are clamped.
+// of t in nanoseconds since 1970 followed by 8 hex digits of a per-process
+// sequence, so IDs sort in time order and IDs made by one process never
+// repeat (for 2^32 IDs of one instant). Times before 1970 or after 2262 are
+// clamped.
 func NewAttemptID(t time.Time) string {
 	var ns int64
 	switch {
@@ -95,7 +108,7 @@ func NewAttemptID(t time.Time) string {
 	}
 	var b [attemptIDLen / 2]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(ns))
-	rand.Read(b[8:]) // never fails: crypto/rand crashes the program instead
+	binary.BigEndian.PutUint32(b[8:], idSeq.Add(1))
 	return hex.EncodeToString(b[:])
 }
 
