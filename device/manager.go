@@ -175,6 +175,11 @@ func (m *Manager) serve(ctx context.Context, d Driver, c Candidate, e *entry, em
 	if err == nil {
 		info = dev.Info()
 		m.mu.Lock()
+		if ctx.Err() != nil { // stopping: a device removed by shutdown is no room for another
+			m.mu.Unlock()
+			_ = dev.Close()
+			return
+		}
 		if other, dup := m.byID[info.ID]; dup {
 			err = fmt.Errorf("%s: another device with the same identity %s is attached at %s: give each board its own serial number", c.Key, info.ID, other.info.Path)
 		} else {
