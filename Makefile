@@ -13,13 +13,23 @@ BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-
               libxinerama-dev libxi-dev libxxf86vm-dev libusb-1.0-0-dev
 TEST_PKGS  := xvfb xauth x11-utils imagemagick dbus dbus-x11 gnome-keyring umockdev libumockdev-dev socat
 
-.PHONY: run build test bench deps-build deps-test vet cross cross-windows clean
+.PHONY: run build headless headless-arm64 test bench deps-build deps-test vet cross cross-windows clean
 
 run: deps-build build
 	./$(BIN)
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# The same program without the window: no Fyne, no X11 or OpenGL libraries,
+# for a headless box (`buttonhook-headless run`).
+headless:
+	go build -tags nogui -ldflags "$(LDFLAGS)" -o bin/buttonhook-headless .
+
+# A static headless binary for a 64-bit ARM board (Raspberry Pi OS 64-bit):
+# no cgo, so no USB (serial buttons only).
+headless-arm64:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags "nogui nousb" -ldflags "$(LDFLAGS)" -o bin/buttonhook-headless-arm64 .
 
 deps-build:
 	@./.ci/apt-install $(BUILD_PKGS)

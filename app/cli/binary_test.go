@@ -200,7 +200,7 @@ func expectPress(t *testing.T, sim *simProc, got chan string, from int, wantLED 
 // startInstance imports the door-bell config into data and starts Buttonhook
 // on it with the simulator's port (the window when args is empty), returning
 // once the simulated button is attached.
-func startInstance(t *testing.T, bin, data, hookURL string, sim *simProc, env []string, args ...string) *exec.Cmd {
+func startInstance(t *testing.T, bin, data, hookURL string, sim *simProc, env []string, args ...string) (*exec.Cmd, *lines) {
 	t.Helper()
 	if out, errs, code := run(t, bin, configFor(hookURL), "--data-dir", data, "targets", "import", "-"); code != 0 {
 		t.Fatalf("targets import: exit %d\n%s%s", code, out, errs)
@@ -212,8 +212,9 @@ func startInstance(t *testing.T, bin, data, hookURL string, sim *simProc, env []
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	collect(stderr).waitFor(t, 0, "device attached")
-	return cmd
+	logs := collect(stderr)
+	logs.waitFor(t, 0, "device attached")
+	return cmd, logs
 }
 
 func TestBinaryHeadless(t *testing.T) {
@@ -222,11 +223,15 @@ func TestBinaryHeadless(t *testing.T) {
 	srv, got, setStatus := hookServer(t)
 	sim := startSim(t, bin)
 
-	cmd := startInstance(t, bin, data, srv.URL, sim, nil, "run")
+	cmd, logs := startInstance(t, bin, data, srv.URL, sim, nil, "run")
 
 	next := expectPress(t, sim, got, 0, "LED 1 FLASH green")
 	setStatus(500)
 	expectPress(t, sim, got, next, "LED 1 FLASH red")
+	// The headless instance reports each attempt on its log.
+	if line, _ := logs.waitFor(t, 0, "msg=attempt status=Failed code=500"); !strings.Contains(line, `target="Door bell"`) {
+		t.Errorf("attempt log line = %q, want the target named", line)
+	}
 
 	// While it runs, `buttonhook log` reads through the running instance.
 	out, errs, code := run(t, bin, "", "--data-dir", data, "log", "--json")
@@ -327,7 +332,7 @@ func TestBinaryWindow(t *testing.T) {
 	data := t.TempDir()
 	srv, got, _ := hookServer(t)
 	sim := startSim(t, bin)
-	cmd := startInstance(t, bin, data, srv.URL, sim, []string{"DISPLAY=" + display, "LANG=en_US.UTF-8"})
+	cmd, _ := startInstance(t, bin, data, srv.URL, sim, []string{"DISPLAY=" + display, "LANG=en_US.UTF-8"})
 
 	shot := filepath.Join(t.TempDir(), "shot.png")
 	if keep := os.Getenv("BUTTONHOOK_SCREENSHOT"); keep != "" {

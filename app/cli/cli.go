@@ -120,7 +120,7 @@ func Main(args []string, env Env) int {
 	switch cmd {
 	case "":
 		if env.GUI == nil {
-			err = errors.New("this build has no window: use `buttonhook run`")
+			err = usagef("this build has no window (built with -tags nogui): use `buttonhook run`")
 			break
 		}
 		err = runGUI(g, logger, env)

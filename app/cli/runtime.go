@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -86,9 +87,38 @@ func cmdRun(g Globals, logger *slog.Logger, args []string, env Env) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	logger.Info("buttonhook running", "data_dir", g.DataDir, "serial", g.Serial)
+	stopReporting := reportEvents(rt.Engine, logger)
+	defer stopReporting()
 	err = rt.Run(ctx)
 	logger.Info("buttonhook stopped")
 	return err
+}
+
+// reportEvents logs every finished attempt and every notice, so that a
+// headless user sees each press as it happens. Its goroutine ends when the
+// returned stop is called.
+func reportEvents(e *engine.Engine, logger *slog.Logger) (stop func()) {
+	events, unsubscribe := e.Subscribe(256)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range events {
+			switch {
+			case ev.Kind == engine.AttemptChanged && ev.Attempt.Status != storage.StatusWaiting:
+				a := ev.Attempt
+				level := slog.LevelInfo
+				if a.Status == storage.StatusFailed {
+					level = slog.LevelWarn
+				}
+				logger.Log(context.Background(), level, "attempt", "status", string(a.Status), "code", a.Code,
+					"target", a.TargetName, "device", a.DeviceID, "button", a.Button, "gesture", a.Gesture,
+					"duration", a.Duration.Round(time.Microsecond), "trigger", a.ID, "error", a.Error)
+			case ev.Kind == engine.Notice:
+				logger.Info("notice", "msg", ev.Message)
+			}
+		}
+	}()
+	return func() { unsubscribe(); <-done }
 }
 
 func runGUI(g Globals, logger *slog.Logger, env Env) error {

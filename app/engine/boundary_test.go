@@ -47,4 +47,13 @@ func TestImportBoundaries(t *testing.T) {
 	if !strings.Contains(strings.Join(deps[mod+"/app/ui"], " "), "fyne.io/fyne/v2") {
 		t.Errorf("app/ui does not depend on Fyne: the check above would prove nothing")
 	}
+
+	// The headless build has no Fyne at all.
+	out, err = exec.Command("go", "list", "-tags", "nogui", "-f", `{{join .Deps " "}}`, mod).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -tags nogui: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "fyne.io/") {
+		t.Errorf("the nogui build of %s depends on Fyne", mod)
+	}
 }
