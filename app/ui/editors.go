@@ -24,10 +24,12 @@ type editor struct {
 	save    *widget.Button
 	cancel  *widget.Button
 	content fyne.CanvasObject
+	// grow makes room for the problem text (the dialog resizes to fit).
+	grow func()
 }
 
 func newEditor(items []*widget.FormItem, save func() error, done func()) *editor {
-	ed := &editor{form: widget.NewForm(items...), problem: widget.NewLabel("")}
+	ed := &editor{form: widget.NewForm(items...), problem: widget.NewLabel(""), grow: func() {}}
 	ed.problem.Importance = widget.DangerImportance
 	ed.problem.Wrapping = fyne.TextWrapWord
 	ed.problem.Hide()
@@ -35,6 +37,7 @@ func newEditor(items []*widget.FormItem, save func() error, done func()) *editor
 		if err := save(); err != nil {
 			ed.problem.SetText(problemText(err))
 			ed.problem.Show()
+			ed.grow()
 			return
 		}
 		done()
@@ -45,18 +48,28 @@ func newEditor(items []*widget.FormItem, save func() error, done func()) *editor
 	return ed
 }
 
+// problemText lists an error's problems one per line. An editor saves one
+// item, so the import paths ("targets[0].") are left out.
 func problemText(err error) string {
 	var ie engine.ImportError
-	if errors.As(err, &ie) {
-		return strings.Join(ie, "\n")
+	if !errors.As(err, &ie) {
+		return err.Error()
 	}
-	return err.Error()
+	lines := make([]string, len(ie))
+	for i, l := range ie {
+		for _, p := range []string{"targets[0].", "bindings[0].", "serial_ports[0]: "} {
+			l = strings.TrimPrefix(l, p)
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (w *Window) show(title string, build func(done func()) *editor, width float32) {
 	var d dialog.Dialog
 	ed := build(func() { d.Hide() })
 	d = dialog.NewCustomWithoutButtons(title, ed.content, w.Window)
+	ed.grow = func() { d.Resize(fyne.NewSize(width, ed.content.MinSize().Height+80)) }
 	d.Resize(fyne.NewSize(width, 0))
 	d.Show()
 }

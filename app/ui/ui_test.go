@@ -78,7 +78,7 @@ func TestCreateTargetBindingAndSeeAPress(t *testing.T) {
 		te.body.SetText(`{"id":"<EID>"}`)
 		test.Tap(ed.save)
 	}()
-	if closed || !ed.problem.Visible() || !strings.Contains(ed.problem.Text, "url") {
+	if closed || !ed.problem.Visible() || !strings.HasPrefix(ed.problem.Text, "url: must start with http") {
 		t.Fatalf("saving a bad URL: closed=%v problem=%q; want the dialog open with the url problem", closed, ed.problem.Text)
 	}
 	func() {
