@@ -13,7 +13,7 @@ BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-
               libxinerama-dev libxi-dev libxxf86vm-dev libusb-1.0-0-dev
 TEST_PKGS  := xvfb xauth x11-utils imagemagick dbus dbus-x11 gnome-keyring umockdev libumockdev-dev socat
 
-.PHONY: run build headless headless-arm64 test bench deps-build deps-test vet cross cross-windows clean
+.PHONY: run build headless headless-arm64 package-linux test bench deps-build deps-test vet cross cross-windows clean
 
 run: deps-build build
 	./$(BIN)
@@ -30,6 +30,13 @@ headless:
 # no cgo, so no USB (serial buttons only).
 headless-arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags "nogui nousb" -ldflags "$(LDFLAGS)" -o bin/buttonhook-headless-arm64 .
+
+# A Linux desktop package (tar.xz with the binary, a .desktop file and the
+# icon; `sudo make install` inside it installs to /usr/local). About 3 minutes.
+package-linux: deps-build
+	go install fyne.io/tools/cmd/fyne@v1.7.4
+	fyne package -os linux --release
+	mkdir -p bin && mv Buttonhook.tar.xz bin/
 
 deps-build:
 	@./.ci/apt-install $(BUILD_PKGS)
