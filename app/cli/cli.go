@@ -87,9 +87,9 @@ func Main(args []string, env Env) int {
 	var serial stringList
 	var level string
 	var version bool
-	fs.StringVar(&g.DataDir, "data-dir", DefaultDataDir(), "where config and the attempt log are kept")
-	fs.Var(&serial, "serial", "a serial port to open, e.g. /dev/ttyACM0 or the path `buttonhook sim` prints (repeatable)")
-	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&g.DataDir, "data-dir", DefaultDataDir(), "`DIR` where config and the attempt log are kept")
+	fs.Var(&serial, "serial", "a serial port to open (repeatable): a `PATH` like /dev/ttyACM0 or COM3, or the one 'buttonhook sim' prints")
+	fs.StringVar(&level, "log-level", "info", "message `LEVEL`: debug, info, warn or error")
 	fs.BoolVar(&version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(env.Stderr, usageText)
