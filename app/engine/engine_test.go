@@ -377,3 +377,52 @@ func TestStopLogsPressWaitingForDoubleWindow(t *testing.T) {
 		t.Errorf("log after stopping with a press in the double window = %+v, want one refused attempt", as)
 	}
 }
+
+func TestUnplugMidRequestStillLogs(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+	}))
+	defer srv.Close()
+	r := newRig(t, Options{})
+	importTarget(t, r.e, srv.URL, device.Press)
+	r.e.AddSerialPort(r.btn.Path())
+	r.start(t)
+	events, unsub := r.e.Subscribe(64)
+	defer unsub()
+
+	r.btn.Press(1)
+	<-arrived
+	if err := r.btn.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	for connected := true; connected; {
+		select {
+		case <-events:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the unplug was not noticed")
+		}
+		connected = false
+		for _, d := range r.e.Devices() {
+			connected = connected || d.Connected
+		}
+	}
+	close(release)
+	for {
+		as, _ := r.db.Attempts(storage.Query{})
+		if len(as) == 1 && as[0].Status == storage.StatusOK {
+			break
+		}
+		select {
+		case <-events:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("attempt after unplug = %+v, want OK", as)
+		}
+	}
+	ds := r.e.Devices()
+	if len(ds) != 1 || ds[0].Connected || ds[0].Error == "" {
+		t.Errorf("devices after unplug = %+v, want one, not connected, with the reason", ds)
+	}
+}
