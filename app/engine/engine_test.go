@@ -102,6 +102,25 @@ func (r *rig) nextLED(t *testing.T) string {
 	}
 }
 
+// blockingServer answers nothing until the test sends on release (one
+// request each) or the test ends; arrived reports each request.
+func blockingServer(t *testing.T) (url string, arrived <-chan struct{}, release chan<- struct{}) {
+	t.Helper()
+	rel := make(chan struct{})
+	arr := make(chan struct{}, 16)
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arr <- struct{}{}
+		select {
+		case <-rel:
+		case <-done:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(done) }) // runs first: lets handlers return so Close can finish
+	return srv.URL, arr, rel
+}
+
 func importTarget(t *testing.T, e *Engine, url string, gesture device.Gesture) {
 	t.Helper()
 	err := e.Import(Config{
@@ -182,17 +201,9 @@ func TestPressSendsLightsAndLogs(t *testing.T) {
 }
 
 func TestPressesWhileInFlightAreQueuedOrRefused(t *testing.T) {
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 16)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		<-release
-	}))
-	defer srv.Close()
-	defer close(release)
-
+	url, arrived, release := blockingServer(t)
 	r := newRig(t, Options{QueueSize: 2})
-	importTarget(t, r.e, srv.URL, device.Press)
+	importTarget(t, r.e, url, device.Press)
 	r.e.AddSerialPort(r.btn.Path())
 	r.start(t)
 
@@ -246,16 +257,9 @@ func TestPressesWhileInFlightAreQueuedOrRefused(t *testing.T) {
 }
 
 func TestStopLogsInFlightAttempt(t *testing.T) {
-	hang := make(chan struct{})
-	arrived := make(chan struct{}, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		<-hang
-	}))
-	defer srv.Close()
-	defer close(hang)
+	url, arrived, _ := blockingServer(t)
 	r := newRig(t, Options{StopGrace: 100 * time.Millisecond})
-	importTarget(t, r.e, srv.URL, device.Press)
+	importTarget(t, r.e, url, device.Press)
 	r.e.AddSerialPort(r.btn.Path())
 	r.start(t)
 	r.btn.Press(1)
@@ -379,15 +383,9 @@ func TestStopLogsPressWaitingForDoubleWindow(t *testing.T) {
 }
 
 func TestUnplugMidRequestStillLogs(t *testing.T) {
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		<-release
-	}))
-	defer srv.Close()
+	url, arrived, release := blockingServer(t)
 	r := newRig(t, Options{})
-	importTarget(t, r.e, srv.URL, device.Press)
+	importTarget(t, r.e, url, device.Press)
 	r.e.AddSerialPort(r.btn.Path())
 	r.start(t)
 	events, unsub := r.e.Subscribe(64)
@@ -409,7 +407,7 @@ func TestUnplugMidRequestStillLogs(t *testing.T) {
 			connected = connected || d.Connected
 		}
 	}
-	close(release)
+	release <- struct{}{}
 	for {
 		as, _ := r.db.Attempts(storage.Query{})
 		if len(as) == 1 && as[0].Status == storage.StatusOK {
