@@ -27,7 +27,7 @@ func ExampleSender_Send() {
 		fmt.Println(err)
 		return
 	}
-	s := actions.NewSender()
+	s := actions.NewSender(nil)
 	defer s.Close()
 	r := s.Send(context.Background(), t, actions.Tags{EID: "18eaa1", EType: "pressed", Time: time.Now()})
 	fmt.Println("ok:", r.OK, "code:", r.Code)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,10 +21,13 @@ const MaxResponseBody = 64 << 10
 // Result is the outcome of one attempt.
 type Result struct {
 	Code     int           // HTTP status code, 0 when no response arrived
-	OK       bool          // the target's success rule held (2xx)
+	OK       bool          // the target's success rule held (2xx by default)
 	Duration time.Duration // from sending to the end of the response
+	Timing   Timing        // the split of Duration
+	Header   http.Header   // the response's headers
 	Body     []byte        // at most MaxResponseBody bytes of the response
-	Err      error         // why it failed, when it did (nil for a non-2xx response)
+	Err      error         // why it failed when no usable response arrived
+	reason   string        // why the success rule failed
 }
 
 // Reason is a one-line explanation of a failed result, for the log and the UI.
@@ -35,10 +37,8 @@ func (r Result) Reason() string {
 		return ""
 	case r.Err != nil:
 		return r.Err.Error()
-	case r.Code >= 300 && r.Code < 400:
-		return fmt.Sprintf("HTTP %d %s: redirects are not followed", r.Code, http.StatusText(r.Code))
 	default:
-		return fmt.Sprintf("HTTP %d %s", r.Code, http.StatusText(r.Code))
+		return r.reason
 	}
 }
 
@@ -46,61 +46,41 @@ func (r Result) Reason() string {
 var ErrTimeout = errors.New("timed out")
 
 // Sender sends targets' requests. It keeps connections open between attempts
-// so that a press reaches a server without a new handshake. Safe for
-// concurrent use.
+// so that a press reaches a server without a new handshake, and remembers
+// OAuth tokens and digest nonces. Safe for concurrent use.
 type Sender struct {
-	client *http.Client
+	secrets SecretSource
+	tr      *transports
+	auth    *authState
 }
 
-// NewSender returns a Sender with Buttonhook's transport: TLS 1.2 or later and
-// verified, bounded connect and handshake, no redirects followed (a 3xx is a
-// failure), no automatic decompression surprises.
-func NewSender() *Sender {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   5 * time.Second,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
-	}
-	return &Sender{client: &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+// NewSender returns a Sender reading secrets from secrets (nil: targets that
+// need a secret fail with ErrSecretMissing).
+func NewSender(secrets SecretSource) *Sender {
+	return &Sender{secrets: secrets, tr: newTransports(), auth: &authState{}}
 }
 
 // Close releases idle connections.
-func (s *Sender) Close() { s.client.CloseIdleConnections() }
+func (s *Sender) Close() { s.tr.close() }
 
 // Build makes the HTTP request for t with the tags substituted, each value
-// escaped for where it lands.
+// escaped for where it lands. Auth is not applied here.
 func Build(ctx context.Context, t Target, tags Tags) (*http.Request, error) {
+	if t.Preset.Kind != PresetNone {
+		t = t.Preset.apply(t)
+	}
 	vals := tags.values()
-	u := expand(t.URL, vals, url.QueryEscape)
-	var body io.Reader
-	contentType := ""
-	switch t.Body.Kind {
-	case BodyJSON:
-		body = strings.NewReader(expand(t.Body.JSON, vals, jsonEscape))
-		contentType = "application/json"
-	case BodyForm:
-		f := url.Values{}
-		for _, kv := range t.Body.Form {
-			f.Add(kv.Key, expand(kv.Value, vals, func(v string) string { return v }))
-		}
-		body = strings.NewReader(f.Encode())
-		contentType = "application/x-www-form-urlencoded"
+	u, err := renderURL(t, vals)
+	if err != nil {
+		return nil, fmt.Errorf("build request: the URL with its tags filled in is not valid: %w", stripURL(err))
+	}
+	body, contentType, err := t.Body.render(vals)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, t.Method, u, body)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL itself may carry secrets
-		}
-		return nil, fmt.Errorf("build request: the URL with its tags filled in is not valid: %w", err)
+		return nil, fmt.Errorf("build request: the URL with its tags filled in is not valid: %w", stripURL(err))
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -112,36 +92,52 @@ func Build(ctx context.Context, t Target, tags Tags) (*http.Request, error) {
 	return req, nil
 }
 
+// stripURL drops the URL from a url.Error: it may carry secrets.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
 // Send runs one attempt of t within its own deadline and classifies it.
 func (s *Sender) Send(ctx context.Context, t Target, tags Tags) Result {
 	ctx, cancel := context.WithTimeout(ctx, t.Deadline())
 	defer cancel()
-	start := time.Now()
+	ctx, tm := withTiming(ctx)
+	fail := func(err error) Result {
+		tg := tm.timing()
+		return Result{Err: err, Duration: tg.Total, Timing: tg}
+	}
+	client, err := s.tr.client(t)
+	if err != nil {
+		return fail(err)
+	}
 	req, err := Build(ctx, t, tags)
 	if err != nil {
-		return Result{Err: err, Duration: time.Since(start)}
+		return fail(err)
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.auth.do(ctx, t, req, client, s.secrets)
 	if err != nil {
-		return Result{Err: classify(ctx, err, t), Duration: time.Since(start)}
+		return fail(classify(ctx, err, t))
 	}
-	defer resp.Body.Close()
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
-	// Drain a little more so the connection can be reused; past that, close it.
-	_, _ = io.CopyN(io.Discard, resp.Body, 256<<10)
-	r := Result{Code: resp.StatusCode, Body: buf, Duration: time.Since(start)}
+	r := Result{Code: resp.StatusCode, Header: resp.Header}
+	r.Body, err = readResponse(resp)
+	r.Timing = tm.timing()
+	r.Duration = r.Timing.Total
 	if err != nil {
 		r.Err = classify(ctx, fmt.Errorf("read response: %w", err), t)
 		return r
 	}
-	r.OK = resp.StatusCode >= 200 && resp.StatusCode < 300
+	r.OK, r.reason = t.Success.evaluate(r.Code, r.Body)
 	return r
 }
 
 func classify(ctx context.Context, err error, t Target) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // the URL may carry secrets; the attempt records a redacted one
+	err = stripURL(err) // the URL may carry secrets; the attempt records a redacted one
+	if errors.Is(err, ErrSecretMissing) {
+		return err
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%w after %s: the server did not answer in time", ErrTimeout, t.Deadline())

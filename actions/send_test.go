@@ -35,7 +35,7 @@ func recorder(t *testing.T, status int) (*httptest.Server, <-chan seen) {
 
 func TestSendJSONWithHostileTags(t *testing.T) {
 	srv, ch := recorder(t, http.StatusOK)
-	s := NewSender()
+	s := NewSender(nil)
 	t.Cleanup(s.Close)
 	hostile := "a\"b\n},{\"x\":1 & <EID> ü"
 	tg := Target{Name: "t", Method: "POST", URL: srv.URL + "/hook/<NAME>?who=<NAME>",
@@ -75,7 +75,7 @@ func TestSendJSONWithHostileTags(t *testing.T) {
 
 func TestSendForm(t *testing.T) {
 	srv, ch := recorder(t, http.StatusCreated)
-	s := NewSender()
+	s := NewSender(nil)
 	tg := Target{Name: "f", Method: "PUT", URL: srv.URL, Body: Body{Kind: BodyForm, Form: []KV{{"test", "test"}, {"who", "<NAME>&x=1"}}}}
 	if r := s.Send(context.Background(), tg, Tags{Name: "b1"}); !r.OK || r.Code != 201 {
 		t.Fatalf("result = %+v, want OK 201", r)
@@ -106,7 +106,7 @@ func TestSendFailures(t *testing.T) {
 	closed := "http://" + ln.Addr().String()
 	ln.Close()
 
-	s := NewSender()
+	s := NewSender(nil)
 	tests := []struct {
 		name    string
 		url     string
@@ -147,7 +147,7 @@ func TestSendFailures(t *testing.T) {
 func TestBuildErrorHidesURLSecrets(t *testing.T) {
 	// A tag in the host makes the URL invalid only at send time.
 	tg := Target{Name: "x", Method: "GET", URL: "http://user:hunter2@<DEVICEID>.example/?token=hunter2"}
-	r := NewSender().Send(context.Background(), tg, Tags{DeviceID: "serial:SIM 1"})
+	r := NewSender(nil).Send(context.Background(), tg, Tags{DeviceID: "serial:SIM 1"})
 	if r.Err == nil || strings.Contains(r.Err.Error(), "hunter2") {
 		t.Errorf("err = %v, want an error without the secret", r.Err)
 	}
@@ -157,7 +157,7 @@ func TestSendErrorHidesURLSecrets(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	r := NewSender().Send(context.Background(), Target{Name: "x", Method: "GET", URL: "http://user:hunter2@" + addr + "/?token=hunter2"}, Tags{})
+	r := NewSender(nil).Send(context.Background(), Target{Name: "x", Method: "GET", URL: "http://user:hunter2@" + addr + "/?token=hunter2"}, Tags{})
 	if r.Err == nil || strings.Contains(r.Err.Error(), "hunter2") {
 		t.Errorf("err = %v, want an error without the secret", r.Err)
 	}

@@ -18,16 +18,6 @@ import (
 // Methods a target may use.
 var Methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead}
 
-// BodyKind says what a target sends as its body.
-type BodyKind string
-
-// Body kinds.
-const (
-	BodyNone BodyKind = ""     // no body
-	BodyJSON BodyKind = "json" // application/json, Body.JSON holds the document
-	BodyForm BodyKind = "form" // application/x-www-form-urlencoded, Body.Form holds the rows
-)
-
 // DefaultTimeout is bt.tn's fail-fast deadline for one attempt.
 const DefaultTimeout = 10 * time.Second
 
@@ -46,23 +36,29 @@ type KV struct {
 	Value string `json:"value"`
 }
 
-// Body is what a target sends after its headers.
-type Body struct {
-	Kind BodyKind `json:"kind,omitempty"`
-	JSON string   `json:"json,omitempty"`
-	Form []KV     `json:"form,omitempty"`
-}
-
-// Target is a configured webhook.
+// Target is a configured webhook. Every secret it uses is a SecretRef into a
+// secret source (the OS keyring, an environment variable), never a value.
 type Target struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Enabled bool      `json:"enabled"`
-	Method  string    `json:"method"`
-	URL     string    `json:"url"`
-	Headers []KV      `json:"headers,omitempty"`
-	Body    Body      `json:"body"`
-	Timeout Seconds   `json:"timeout,omitempty"` // 0 means DefaultTimeout
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+	Method  string `json:"method"`
+	URL     string `json:"url"`
+	Query   []KV   `json:"query,omitempty"`   // added to the URL's query
+	Headers []KV   `json:"headers,omitempty"` // no secrets: use Auth
+	Body    Body   `json:"body"`
+	// Preset, when set, makes the request for a chat service from a message
+	// (Slack, Microsoft Teams, Mattermost, Discord): Method and Body follow it.
+	Preset  Preset      `json:"preset,omitzero"`
+	Auth    Auth        `json:"auth,omitzero"`
+	TLS     TLS         `json:"tls,omitzero"`
+	Timeout Seconds     `json:"timeout,omitempty"` // 0 means DefaultTimeout
+	Follow  bool        `json:"follow_redirects,omitempty"`
+	Success SuccessRule `json:"success,omitzero"`
+	Async   Async       `json:"async,omitzero"`
+	Retry   Retry       `json:"retry,omitzero"`
+	Signing Signing     `json:"signing,omitzero"`
+
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 	Version int       `json:"version"`
@@ -97,6 +93,9 @@ type FieldError struct {
 
 func (e FieldError) Error() string { return e.Field + ": " + e.Msg }
 
+// adder records one problem with one field.
+type adder func(field, format string, args ...any)
+
 // ValidationError lists everything wrong with a target.
 type ValidationError []FieldError
 
@@ -112,7 +111,7 @@ func (v ValidationError) Error() string {
 // ValidationError listing every problem, or nil.
 func (t Target) Validate() error {
 	var errs ValidationError
-	add := func(field, format string, args ...any) {
+	var add adder = func(field, format string, args ...any) {
 		errs = append(errs, FieldError{field, fmt.Sprintf(format, args...)})
 	}
 	switch {
@@ -133,40 +132,16 @@ func (t Target) Validate() error {
 	if err := validateURL(t.URL); err != nil {
 		add("url", "%v", err)
 	}
-	for i, h := range t.Headers {
-		f := fmt.Sprintf("headers[%d]", i)
-		switch {
-		case h.Key == "":
-			add(f+".key", "is required")
-		case len(h.Key) > MaxHeaderKeyLen:
-			add(f+".key", "is longer than %d characters", MaxHeaderKeyLen)
-		case !validHeaderKey(h.Key):
-			add(f+".key", "%q is not a valid header name", h.Key)
-		case hopByHop[http.CanonicalHeaderKey(h.Key)]:
-			add(f+".key", "%s is set by Buttonhook itself and cannot be configured", http.CanonicalHeaderKey(h.Key))
-		}
-		if strings.ContainsAny(h.Value, "\r\n") {
-			add(f+".value", "must not contain line breaks")
-		}
-	}
-	switch t.Body.Kind {
-	case BodyNone:
-	case BodyJSON:
-		if err := checkJSON(expandSample(t.Body.JSON)); err != nil {
-			add("body.json", "%v", err)
-		}
-	case BodyForm:
-		for i, kv := range t.Body.Form {
-			if kv.Key == "" {
-				add(fmt.Sprintf("body.form[%d].key", i), "is required")
-			}
-		}
-	default:
-		add("body.kind", "%q is not one of json, form or empty", t.Body.Kind)
-	}
-	if t.Body.Kind != BodyNone && (t.Method == http.MethodGet || t.Method == http.MethodHead) {
-		add("body.kind", "a %s request has no body: use POST, PUT or PATCH", t.Method)
-	}
+	validateRows("query", t.Query, add)
+	validateHeaders(t.Headers, add)
+	t.Body.validate(t.Method, add)
+	t.Preset.validate(add)
+	t.Auth.validate(add)
+	t.TLS.validate(t.URL, add)
+	t.Success.validate(add)
+	t.Async.validate(add)
+	t.Retry.validate(add)
+	t.Signing.validate(add)
 	if d := t.Timeout.Duration(); t.Timeout != 0 && (d < MinTimeout || d > MaxTimeout) {
 		add("timeout", "must be between %d and %d seconds", int(MinTimeout.Seconds()), int(MaxTimeout.Seconds()))
 	}
@@ -194,6 +169,27 @@ func validateURL(raw string) error {
 		return errors.New("has no host")
 	}
 	return nil
+}
+
+// validateHeaders checks header rows: names, lengths, no line breaks, no
+// header Buttonhook sets itself.
+func validateHeaders(hs []KV, add adder) {
+	for i, h := range hs {
+		f := fmt.Sprintf("headers[%d]", i)
+		switch {
+		case h.Key == "":
+			add(f+".key", "is required")
+		case len(h.Key) > MaxHeaderKeyLen:
+			add(f+".key", "is longer than %d characters", MaxHeaderKeyLen)
+		case !validHeaderKey(h.Key):
+			add(f+".key", "%q is not a valid header name", h.Key)
+		case hopByHop[http.CanonicalHeaderKey(h.Key)]:
+			add(f+".key", "%s is set by Buttonhook itself and cannot be configured", http.CanonicalHeaderKey(h.Key))
+		}
+		if strings.ContainsAny(h.Value, "\r\n") {
+			add(f+".value", "must not contain line breaks")
+		}
+	}
 }
 
 func validHeaderKey(k string) bool {

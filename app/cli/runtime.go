@@ -17,6 +17,7 @@ import (
 	"github.com/buttonhook/buttonhook/device"
 	"github.com/buttonhook/buttonhook/device/serial"
 	"github.com/buttonhook/buttonhook/storage"
+	"github.com/buttonhook/buttonhook/storage/secrets"
 )
 
 // Runtime is an opened data directory with its engine: what the window and
@@ -41,7 +42,7 @@ func OpenRuntime(g Globals, logger *slog.Logger, drivers ...device.Driver) (*Run
 		return nil, err
 	}
 	sd := serial.NewDriver(logger)
-	sender := actions.NewSender()
+	sender := actions.NewSender(secrets.NewSources())
 	e, err := engine.New(engine.Options{
 		Logger: logger, Store: db, Sender: sender, Ports: sd, ExtraPorts: g.Serial,
 		Drivers: append([]device.Driver{sd}, drivers...),

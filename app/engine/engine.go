@@ -99,7 +99,7 @@ func New(o Options) (*Engine, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Sender == nil {
-		o.Sender = actions.NewSender()
+		o.Sender = actions.NewSender(nil)
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 4
