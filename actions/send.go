@@ -27,6 +27,7 @@ type Result struct {
 	Header   http.Header   // the response's headers
 	Body     []byte        // at most MaxResponseBody bytes of the response
 	Err      error         // why it failed when no usable response arrived
+	Tries    int           // how many tries it took (SendWithRetries)
 	reason   string        // why the success rule failed
 }
 
@@ -62,6 +63,22 @@ func NewSender(secrets SecretSource) *Sender {
 
 // Close releases idle connections.
 func (s *Sender) Close() { s.tr.close() }
+
+// secret reads a secret reference for a field, or says what is missing
+// (never the value).
+func (s *Sender) secret(field string, ref SecretRef) (string, error) {
+	if s.secrets == nil {
+		return "", fmt.Errorf("%w: %s: no secret source is configured for %q", ErrSecretMissing, field, ref)
+	}
+	v, err := s.secrets.Get(string(ref))
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrSecretMissing, field, err)
+	}
+	if v == "" {
+		return "", fmt.Errorf("%w: %s: secret %q is empty", ErrSecretMissing, field, ref)
+	}
+	return v, nil
+}
 
 // Build makes the HTTP request for t with the tags substituted, each value
 // escaped for where it lands. Auth is not applied here.
@@ -118,6 +135,15 @@ func (s *Sender) Send(ctx context.Context, t Target, tags Tags) Result {
 	if err != nil {
 		return fail(err)
 	}
+	if t.Signing.Secret != "" {
+		secret, err := s.secret("signing.secret", t.Signing.Secret)
+		if err != nil {
+			return fail(err)
+		}
+		if err := sign(req, secret, tags.EID, time.Now()); err != nil {
+			return fail(err)
+		}
+	}
 	resp, err := s.auth.do(ctx, t, req, client, s.secrets)
 	if err != nil {
 		return fail(classify(ctx, err, t))
@@ -148,7 +174,7 @@ func classify(ctx context.Context, err error, t Target) error {
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
-		return fmt.Errorf("cannot connect: %v", oe.Err)
+		return fmt.Errorf("cannot connect: %w", oe)
 	}
 	return err
 }
