@@ -24,8 +24,8 @@ const MaxCallbackBody = 64 << 10
 // Callback errors, for the local server to map to HTTP statuses.
 var (
 	ErrCallbackUnknown = errors.New("no attempt is waiting for this callback (wrong or expired token)") // 404
-	ErrCallbackUsed    = errors.New("this callback was already used")                                  // 410
-	ErrCallbackTimeout = errors.New("no callback")                                                    // the attempt failed
+	ErrCallbackUsed    = errors.New("this callback was already used")                                   // 410
+	ErrCallbackTimeout = errors.New("no callback")                                                      // the attempt failed
 )
 
 // CallbackResult is what the server reported on the callback URL.
