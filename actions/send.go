@@ -1,10 +1,8 @@
 package actions
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -67,17 +65,7 @@ func (s *Sender) Close() { s.tr.close() }
 // secret reads a secret reference for a field, or says what is missing
 // (never the value).
 func (s *Sender) secret(field string, ref SecretRef) (string, error) {
-	if s.secrets == nil {
-		return "", fmt.Errorf("%w: %s: no secret source is configured for %q", ErrSecretMissing, field, ref)
-	}
-	v, err := s.secrets.Get(string(ref))
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", ErrSecretMissing, field, err)
-	}
-	if v == "" {
-		return "", fmt.Errorf("%w: %s: secret %q is empty", ErrSecretMissing, field, ref)
-	}
-	return v, nil
+	return readSecret(s.secrets, field, ref)
 }
 
 // Build makes the HTTP request for t with the tags substituted, each value
@@ -85,6 +73,12 @@ func (s *Sender) secret(field string, ref SecretRef) (string, error) {
 func Build(ctx context.Context, t Target, tags Tags) (*http.Request, error) {
 	if t.Preset.Kind != PresetNone {
 		t = t.Preset.apply(t)
+	}
+	if tags.TargetID == "" {
+		tags.TargetID = t.ID
+	}
+	if tags.Target == "" {
+		tags.Target = t.Name
 	}
 	vals := tags.values()
 	u, err := renderURL(t, vals)
@@ -99,12 +93,13 @@ func Build(ctx context.Context, t Target, tags Tags) (*http.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build request: the URL with its tags filled in is not valid: %w", stripURL(err))
 	}
+	attachBody(req, body)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("User-Agent", "Buttonhook/1")
 	for _, h := range t.Headers {
-		req.Header.Set(h.Key, expand(h.Value, vals, stripCRLF))
+		req.Header.Set(h.Key, expand(h.Value, vals, headerEscape))
 	}
 	return req, nil
 }
@@ -157,12 +152,17 @@ func (s *Sender) Send(ctx context.Context, t Target, tags Tags) Result {
 		return r
 	}
 	r.OK, r.reason = t.Success.evaluate(r.Code, r.Body)
+	if !r.OK && (r.Code == http.StatusUnauthorized || r.Code == http.StatusForbidden) {
+		if x := t.Auth.explain(r.Code, r.Header); x != "" {
+			r.reason += ": " + x
+		}
+	}
 	return r
 }
 
 func classify(ctx context.Context, err error, t Target) error {
 	err = stripURL(err) // the URL may carry secrets; the attempt records a redacted one
-	if errors.Is(err, ErrSecretMissing) {
+	if errors.Is(err, ErrSecretMissing) || errors.Is(err, ErrOAuthToken) {
 		return err
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -177,19 +177,6 @@ func classify(ctx context.Context, err error, t Target) error {
 		return fmt.Errorf("cannot connect: %w", oe)
 	}
 	return err
-}
-
-func jsonEscape(v string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	s := strings.TrimSpace(b.String())
-	return s[1 : len(s)-1]
-}
-
-func stripCRLF(v string) string {
-	return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 }
 
 // tokenLike reports whether a path segment looks like a secret rather than a

@@ -110,6 +110,9 @@ func (v ValidationError) Error() string {
 // Validate checks everything a user can get wrong in a target and returns a
 // ValidationError listing every problem, or nil.
 func (t Target) Validate() error {
+	if t.Preset.Kind != PresetNone {
+		t = t.Preset.apply(t)
+	}
 	var errs ValidationError
 	var add adder = func(field, format string, args ...any) {
 		errs = append(errs, FieldError{field, fmt.Sprintf(format, args...)})
@@ -136,6 +139,9 @@ func (t Target) Validate() error {
 	validateHeaders(t.Headers, add)
 	t.Body.validate(t.Method, add)
 	t.Preset.validate(add)
+	if t.Preset.Kind != PresetNone {
+		t.Preset.validateURL(t.URL, add)
+	}
 	t.Auth.validate(add)
 	t.TLS.validate(t.URL, add)
 	t.Success.validate(add)

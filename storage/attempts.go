@@ -55,6 +55,9 @@ type Attempt struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Finished is when the attempt ended; zero while Waiting.
 	Finished time.Time `json:"finished,omitzero"`
+	// Tries is how many times the request was sent (retries are off by
+	// default: 1); every try has this attempt's trigger ID.
+	Tries int `json:"tries,omitempty"`
 }
 
 // Query selects a page of attempts, newest first.

@@ -24,6 +24,7 @@ import (
 	"github.com/buttonhook/buttonhook/device/sim"
 	"github.com/buttonhook/buttonhook/device/usb"
 	"github.com/buttonhook/buttonhook/storage"
+	"github.com/buttonhook/buttonhook/storage/secrets"
 )
 
 // lockedWriter serialises lines written from several goroutines.
@@ -143,7 +144,7 @@ func connect(g Globals, logger *slog.Logger) (api, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := engine.New(engine.Options{Logger: logger, Store: db})
+	e, err := engine.New(engine.Options{Logger: logger, Store: db, Secrets: secrets.NewSources()})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

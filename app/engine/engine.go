@@ -29,8 +29,12 @@ type Store interface {
 	ApplyConfig([]storage.ConfigChange) error
 }
 
-// Sender runs one attempt of a target.
+// Sender runs attempts of targets.
 type Sender interface {
+	// SendWithRetries runs an attempt, retrying as the target allows and
+	// telling onTry of each try that will be retried.
+	SendWithRetries(ctx context.Context, t actions.Target, tags actions.Tags, onTry actions.TryFunc) actions.Result
+	// Send runs one try (used for tests of a target).
 	Send(ctx context.Context, t actions.Target, tags actions.Tags) actions.Result
 }
 
@@ -41,9 +45,11 @@ type PortSetter interface {
 
 // Options configure an Engine.
 type Options struct {
-	Logger  *slog.Logger
-	Store   Store
+	Logger *slog.Logger
+	Store  Store
+	// Sender sends requests; default: an actions.Sender over Secrets.
 	Sender  Sender
+	Secrets actions.SecretSource
 	Drivers []device.Driver
 	// Ports receives the configured serial ports plus ExtraPorts.
 	Ports      PortSetter
@@ -99,7 +105,7 @@ func New(o Options) (*Engine, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Sender == nil {
-		o.Sender = actions.NewSender(nil)
+		o.Sender = actions.NewSender(o.Secrets)
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 4

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -422,5 +423,55 @@ func TestUnplugMidRequestStillLogs(t *testing.T) {
 	ds := r.e.Devices()
 	if len(ds) != 1 || ds[0].Connected || ds[0].Error == "" {
 		t.Errorf("devices after unplug = %+v, want one, not connected, with the reason", ds)
+	}
+}
+
+func TestFireAndRetriesAreLogged(t *testing.T) {
+	var n atomic.Int32
+	bodies := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- string(b)
+		if n.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	r := newRig(t, Options{})
+	err := r.e.Import(Config{Targets: []actions.Target{{Name: "Door", Enabled: true, Method: "POST", URL: srv.URL,
+		Retry: actions.Retry{MaxTries: 3}, Body: actions.Body{Kind: actions.BodyJSON, JSON: `{"type":"<ETYPE>","eid":"<EID>"}`}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, unsub := r.e.Subscribe(64)
+	defer unsub()
+	a, err := r.e.Fire(context.Background(), "door")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != storage.StatusOK || a.Tries != 3 || a.Gesture != "manual" || a.DeviceID != "" {
+		t.Errorf("fired attempt = %+v, want OK after 3 tries, gesture manual, no device", a)
+	}
+	want := `{"type":"manual","eid":"` + a.ID + `"}`
+	for i := 0; i < 3; i++ {
+		if got := <-bodies; got != want {
+			t.Errorf("try %d sent %q, want %q (same trigger id on every try)", i+1, got, want)
+		}
+	}
+	var retried []string
+	for len(events) > 0 {
+		if ev := <-events; ev.Kind == AttemptChanged && strings.HasPrefix(ev.Attempt.Error, "try ") {
+			retried = append(retried, ev.Attempt.Error)
+		}
+	}
+	if len(retried) != 2 || !strings.Contains(retried[0], "try 1 failed: HTTP 503") {
+		t.Errorf("retried tries published = %q, want two, the first for HTTP 503", retried)
+	}
+	logged, ok, err := r.db.Attempt(a.ID)
+	if err != nil || !ok || logged.Status != storage.StatusOK || logged.Tries != 3 {
+		t.Errorf("logged attempt = %+v (%v, %v)", logged, ok, err)
+	}
+	if _, err := r.e.Fire(context.Background(), "nope"); err == nil {
+		t.Errorf("firing an unknown target succeeded")
 	}
 }

@@ -38,8 +38,11 @@ type presser struct {
 	wg      sync.WaitGroup
 }
 
+// Manual is the gesture of an attempt fired by hand (buttonhook fire).
+const Manual device.Gesture = "manual"
+
 var eventTypes = map[device.Gesture]string{
-	device.Press: "pressed", device.LongPress: "pressed-long", device.DoublePress: "pressed-double",
+	device.Press: "pressed", device.LongPress: "pressed-long", device.DoublePress: "pressed-double", Manual: "manual",
 }
 
 // press queues a gesture's targets on its button's worker. A full queue or a
@@ -139,7 +142,7 @@ const sentWait = 20 * time.Millisecond
 // written (or have failed, or sentWait passed), the yellow LED and the Waiting
 // records, so that nothing competes with a request on its way out; then each
 // result is logged durably before the LED shows it.
-func (p *presser) run(sendCtx context.Context, j job) {
+func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 	attempts := make([]storage.Attempt, len(j.targets))
 	results := make([]chan actions.Result, len(j.targets))
 	sent := make(chan struct{}, len(j.targets))
@@ -152,8 +155,13 @@ func (p *presser) run(sendCtx context.Context, j job) {
 		var once sync.Once
 		signal := func() { once.Do(func() { sent <- struct{}{} }) }
 		ctx := httptrace.WithClientTrace(sendCtx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { signal() }})
-		go func() { // ends by the target's deadline
-			r := p.e.sender.Send(ctx, t, tags)
+		a := &attempts[i]
+		onTry := func(n int, r actions.Result, wait time.Duration) {
+			signal()
+			p.retrying(*a, n, r, wait)
+		}
+		go func() { // ends by the target's deadline times its tries
+			r := p.e.sender.SendWithRetries(ctx, t, tags, onTry)
 			signal()
 			ch <- r
 		}()
@@ -178,13 +186,13 @@ func (p *presser) run(sendCtx context.Context, j job) {
 	allOK := true
 	for i, ch := range results {
 		r := <-ch
-		a := attempts[i]
-		a.Code, a.Duration, a.Finished, a.Error = r.Code, r.Duration, time.Now(), r.Reason()
+		a := &attempts[i]
+		a.Code, a.Duration, a.Finished, a.Error, a.Tries = r.Code, r.Duration, time.Now(), r.Reason(), r.Tries
 		a.Status = storage.StatusOK
 		if !r.OK {
 			a.Status = storage.StatusFailed
 		}
-		if !p.finish(a) || !r.OK {
+		if !p.finish(*a) || !r.OK {
 			allOK = false
 		}
 	}
@@ -193,6 +201,18 @@ func (p *presser) run(sendCtx context.Context, j job) {
 	} else {
 		p.led(j, device.LEDFailure)
 	}
+	return attempts
+}
+
+// retrying records a try that failed and will be tried again: the attempt
+// stays Waiting, with the try's reason.
+func (p *presser) retrying(a storage.Attempt, n int, r actions.Result, wait time.Duration) {
+	a.Tries, a.Code = n, r.Code
+	a.Error = fmt.Sprintf("try %d failed: %s; trying again in %s", n, r.Reason(), wait.Round(10*time.Millisecond))
+	if err := p.e.store.PutAttempt(a); err != nil {
+		p.e.log.Warn("cannot log a retried try", "id", a.ID, "err", err)
+	}
+	p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
 }
 
 // finish records a final attempt durably and reports whether it was recorded.
@@ -225,9 +245,36 @@ func (p *presser) led(j job, led device.LED) {
 	}
 }
 
-// TestTarget runs a target once, as Blynk's Test button does: the result is
-// returned, not logged, and no LED changes.
+// TestTarget runs a target once with sample tag values, as Blynk's Test
+// button does: the result is returned, not logged, no retries, no LED.
 func (e *Engine) TestTarget(ctx context.Context, t actions.Target) actions.Result {
 	return e.sender.Send(ctx, t, actions.Tags{Time: time.Now(), EID: storage.NewAttemptID(time.Now()), EType: "test",
-		Name: "test", Target: t.Name, Hostname: e.host})
+		Name: "test", DeviceID: "test", Target: t.Name, Hostname: e.host})
+}
+
+// Fire runs a real attempt of the named target by hand (bt.tn's "manual"
+// event type): logged like a press, with no device and no LED. It returns
+// the attempt when it is finished.
+func (e *Engine) Fire(ctx context.Context, name string) (storage.Attempt, error) {
+	c := e.Config()
+	t, ok := c.targetByName(name)
+	if !ok {
+		return storage.Attempt{}, fmt.Errorf("no target named %q (see buttonhook targets list)", name)
+	}
+	if !t.Enabled {
+		return storage.Attempt{}, fmt.Errorf("target %q is disabled", t.Name)
+	}
+	p := &presser{e: e}
+	as := p.run(ctx, job{gesture: Manual, at: time.Now(), targets: []actions.Target{t}})
+	return as[0], nil
+}
+
+// Test runs the named target once with sample tags; see TestTarget.
+func (e *Engine) Test(ctx context.Context, name string) (actions.Result, error) {
+	c := e.Config()
+	t, ok := c.targetByName(name)
+	if !ok {
+		return actions.Result{}, fmt.Errorf("no target named %q (see buttonhook targets list)", name)
+	}
+	return e.TestTarget(ctx, t), nil
 }
