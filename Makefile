@@ -57,6 +57,7 @@ test: deps-test build vet
 bench: build
 	go test -run '^$$' -bench . -benchtime 2000x ./app/engine/ | ./.ci/benchtable
 	go test -run '^$$' -bench . -benchtime 3s ./device/serial/ ./storage/ | ./.ci/benchtable
+	go test -run '^$$' -bench 'Send|Expand|RenderURL|JSONBody' -benchtime 2s ./actions/ | ./.ci/benchtable
 
 # Keep the other two platforms compiling without their toolchains (no cgo,
 # so no libusb: -tags nousb). See docs/platforms.md.
