@@ -42,17 +42,11 @@ const mask = "***"
 // tags.Time means now. Preview fails when the send would fail to build
 // (a missing upload, a tag value that is not a host name).
 func Preview(t Target, tags Tags) (string, error) {
-	if tags.Time.IsZero() {
-		tags.Time = time.Now()
-	}
-	req, err := Build(context.Background(), t, tags)
+	t, req, err := buildToShow(t, tags)
 	if err != nil {
 		return "", err
 	}
 	defer closeBody(req)
-	if t.Preset.Kind != PresetNone {
-		t = t.Preset.apply(t)
-	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\n", req.Method, req.URL.RequestURI())
@@ -250,17 +244,11 @@ func closeBody(req *http.Request) {
 // and an insecure TLS setting carry over; a pinned certificate does not
 // (curl pins public keys, not certificates). A zero tags.Time means now.
 func CurlCommand(t Target, tags Tags) (string, error) {
-	if tags.Time.IsZero() {
-		tags.Time = time.Now()
-	}
-	req, err := Build(context.Background(), t, tags)
+	t, req, err := buildToShow(t, tags)
 	if err != nil {
 		return "", err
 	}
 	defer closeBody(req)
-	if t.Preset.Kind != PresetNone {
-		t = t.Preset.apply(t)
-	}
 
 	var c curlLine
 	c.add("curl")
@@ -456,4 +444,20 @@ func shellQuoteChecked(s string) (string, error) {
 	}
 	b.WriteByte('\'')
 	return b.String(), nil
+}
+
+// buildToShow builds the request that Preview and CurlCommand show, and
+// returns t with its preset applied. A zero tags.Time means now.
+func buildToShow(t Target, tags Tags) (Target, *http.Request, error) {
+	if tags.Time.IsZero() {
+		tags.Time = time.Now()
+	}
+	req, err := Build(context.Background(), t, tags)
+	if err != nil {
+		return t, nil, err
+	}
+	if t.Preset.Kind != PresetNone {
+		t = t.Preset.apply(t)
+	}
+	return t, req, nil
 }
