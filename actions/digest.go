@@ -136,7 +136,7 @@ func (d *digestChallenge) covers(u *url.URL) bool {
 	}
 	for _, dom := range d.domain {
 		du, err := u.Parse(dom) // relative entries are paths on u's origin
-		if err == nil && originOf(du) == originOf(u) && strings.HasPrefix(u.Path, du.Path) {
+		if err == nil && origin(du) == origin(u) && strings.HasPrefix(u.Path, du.Path) {
 			return true
 		}
 	}
@@ -234,7 +234,7 @@ type digestTurn struct {
 func (st *authState) nextDigest(u *url.URL) (digestTurn, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s := st.digests[originOf(u)]
+	s := st.digests[origin(u)]
 	if s == nil || !s.ch.covers(u) || s.nc == ^uint32(0) {
 		return digestTurn{}, false
 	}
@@ -256,7 +256,7 @@ func (st *authState) rememberDigest(u *url.URL, ch digestChallenge) digestTurn {
 		if st.digests == nil {
 			st.digests = map[string]*digestSession{}
 		}
-		st.digests[originOf(u)] = s
+		st.digests[origin(u)] = s
 		st.mu.Unlock()
 	}
 	return t
@@ -276,7 +276,7 @@ func (st *authState) nextNonce(u *url.URL, h http.Header) {
 	next := chs[0].params["nextnonce"]
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if s := st.digests[originOf(u)]; s != nil && s.ch.nonce != next {
+	if s := st.digests[origin(u)]; s != nil && s.ch.nonce != next {
 		s.ch.nonce, s.nc = next, 0
 		if s.ch.alg.sess {
 			s.cnonce = rand.Text()
@@ -340,15 +340,6 @@ func (st *authState) digest(req *http.Request, c *http.Client, username, passwor
 		r.Header.Set("Authorization", t.ch.authorization(method, uri, username, password, t.nc, t.cnonce))
 		sent, remembered = &t, false
 	}
-}
-
-// originOf is u's scheme, host and port, with the default port filled in.
-func originOf(u *url.URL) string {
-	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[scheme]
-	}
-	return scheme + "://" + host + ":" + port
 }
 
 // authChallenge is one challenge of a WWW-Authenticate header: a scheme
