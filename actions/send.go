@@ -68,6 +68,10 @@ func (s *Sender) secret(field string, ref SecretRef) (string, error) {
 	return readSecret(s.secrets, field, ref)
 }
 
+// CallbackHeader carries an async target's callback URL, as <CALLBACKURL>
+// does in the URL or body.
+const CallbackHeader = "X-Buttonhook-Callback"
+
 // Build makes the HTTP request for t with the tags substituted, each value
 // escaped for where it lands. Auth is not applied here.
 func Build(ctx context.Context, t Target, tags Tags) (*http.Request, error) {
@@ -100,6 +104,9 @@ func Build(ctx context.Context, t Target, tags Tags) (*http.Request, error) {
 	req.Header.Set("User-Agent", "Buttonhook/1")
 	for _, h := range t.Headers {
 		req.Header.Set(h.Key, expand(h.Value, vals, headerEscape))
+	}
+	if t.Async.Enabled && tags.CallbackURL != "" {
+		req.Header.Set(CallbackHeader, tags.CallbackURL)
 	}
 	return req, nil
 }

@@ -51,6 +51,9 @@ type Attempt struct {
 	// Code is the HTTP status code, 0 if there was no response.
 	Code  int    `json:"code"`
 	Error string `json:"error,omitempty"`
+	// Message is what the server said of an async attempt on its callback,
+	// or, while Waiting, what the attempt waits for.
+	Message string `json:"message,omitempty"`
 	// Duration is how long the attempt took; in JSON, in nanoseconds.
 	Duration time.Duration `json:"duration_ns"`
 	// Finished is when the attempt ended; zero while Waiting.

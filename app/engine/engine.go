@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -60,6 +61,9 @@ type Options struct {
 	QueueSize int
 	// ScanInterval is how often devices are looked for. Default 1 s.
 	ScanInterval time.Duration
+	// CallbackBase is the URL async callbacks are addressed to (the local
+	// server); "" until one runs. See SetCallbackBase.
+	CallbackBase string
 	// StopGrace is how long requests in flight may finish after Run's context
 	// is cancelled before they are cut. Default 2 s.
 	StopGrace time.Duration
@@ -87,6 +91,9 @@ type Engine struct {
 	devices map[string]*DeviceState // by ID, or by path for ports that failed to open
 
 	bus bus
+
+	callbacks    *actions.Callbacks
+	callbackBase atomic.Pointer[string]
 }
 
 // DeviceState is a device as the user sees it: attached or not, and why not.
@@ -122,8 +129,9 @@ func New(o Options) (*Engine, error) {
 		log: o.Logger, store: o.Store, sender: o.Sender, ports: o.Ports, extra: o.ExtraPorts,
 		manager: device.NewManager(o.Logger, o.ScanInterval, o.Drivers...),
 		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
-		config: cfg, devices: map[string]*DeviceState{},
+		config: cfg, devices: map[string]*DeviceState{}, callbacks: actions.NewCallbacks(),
 	}
+	e.SetCallbackBase(o.CallbackBase)
 	e.applyPorts()
 	return e, nil
 }

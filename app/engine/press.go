@@ -42,7 +42,8 @@ type presser struct {
 const Manual device.Gesture = "manual"
 
 var eventTypes = map[device.Gesture]string{
-	device.Press: "pressed", device.LongPress: "pressed-long", device.DoublePress: "pressed-double", Manual: "manual",
+	device.Press: actions.ETypePressed, device.LongPress: actions.ETypePressedLong,
+	device.DoublePress: actions.ETypePressedDouble, Manual: actions.ETypeManual,
 }
 
 // press queues a gesture's targets on its button's worker. A full queue or a
@@ -145,6 +146,7 @@ const sentWait = 20 * time.Millisecond
 func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 	attempts := make([]storage.Attempt, len(j.targets))
 	results := make([]chan actions.Result, len(j.targets))
+	callbacks := make([]*callback, len(j.targets))
 	sent := make(chan struct{}, len(j.targets))
 	for i, t := range j.targets {
 		attempts[i] = p.newAttempt(j, t)
@@ -154,6 +156,13 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		results[i] = ch
 		var once sync.Once
 		signal := func() { once.Do(func() { sent <- struct{}{} }) }
+		cb, err := p.e.registerCallback(t, attempts[i].ID, &tags)
+		if err != nil {
+			signal()
+			ch <- actions.Result{Err: err, Tries: 0}
+			continue
+		}
+		callbacks[i] = cb
 		ctx := httptrace.WithClientTrace(sendCtx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { signal() }})
 		a := &attempts[i]
 		onTry := func(n int, r actions.Result, wait time.Duration) {
@@ -184,6 +193,7 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
 	}
 	allOK := true
+	var async []chan storage.Attempt
 	for i, ch := range results {
 		r := <-ch
 		a := &attempts[i]
@@ -192,7 +202,29 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		if !r.OK {
 			a.Status = storage.StatusFailed
 		}
+		if cb := callbacks[i]; cb != nil {
+			if r.OK { // accepted: the callback decides
+				done := make(chan storage.Attempt, 1)
+				async = append(async, done)
+				waiting := *a
+				waiting.Status, waiting.Finished = storage.StatusWaiting, time.Time{}
+				go func() { done <- p.awaitCallback(sendCtx, waiting, cb) }() // ends by the async timeout or sendCtx
+				continue
+			}
+			p.e.callbacks.Cancel(cb.token)
+		}
 		if !p.finish(*a) || !r.OK {
+			allOK = false
+		}
+	}
+	for _, done := range async {
+		a := <-done
+		for i := range attempts {
+			if attempts[i].ID == a.ID {
+				attempts[i] = a
+			}
+		}
+		if !p.finish(a) || a.Status != storage.StatusOK {
 			allOK = false
 		}
 	}
@@ -248,7 +280,7 @@ func (p *presser) led(j job, led device.LED) {
 // TestTarget runs a target once with sample tag values, as Blynk's Test
 // button does: the result is returned, not logged, no retries, no LED.
 func (e *Engine) TestTarget(ctx context.Context, t actions.Target) actions.Result {
-	return e.sender.Send(ctx, t, actions.Tags{Time: time.Now(), EID: storage.NewAttemptID(time.Now()), EType: "test",
+	return e.sender.Send(ctx, t, actions.Tags{Time: time.Now(), EID: storage.NewAttemptID(time.Now()), EType: actions.ETypeTest,
 		Name: "test", DeviceID: "test", Target: t.Name, Hostname: e.host})
 }
 
