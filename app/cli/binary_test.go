@@ -243,6 +243,23 @@ func TestBinaryHeadless(t *testing.T) {
 		t.Fatalf("log = %+v, want Failed 500 then OK 200 (newest first)", as)
 	}
 
+	// test and fire reach the running instance too; the server still answers 500.
+	out, errs, code = run(t, bin, "", "--data-dir", data, "test", "Door bell")
+	if code != 1 || !strings.Contains(out, "FAILED  HTTP 500") || !strings.Contains(errs, "test of Door bell failed") {
+		t.Errorf("test while running: exit %d\n%s%s", code, out, errs)
+	}
+	if r := <-got; !strings.HasPrefix(r, `/hook {"event":"test"`) {
+		t.Errorf("test sent %q", r)
+	}
+	out, errs, code = run(t, bin, "", "--data-dir", data, "fire", "--json", "Door bell")
+	var fired storage.Attempt
+	if err := json.Unmarshal([]byte(out), &fired); code != 1 || err != nil || fired.Gesture != "manual" || fired.Code != 500 {
+		t.Errorf("fire while running: exit %d, %+v (%v)\n%s", code, fired, err, errs)
+	}
+	if r := <-got; !strings.HasPrefix(r, `/hook {"event":"manual","id":"`+fired.ID) {
+		t.Errorf("fire sent %q", r)
+	}
+
 	// SIGTERM stops it cleanly: LEDs off, exit 0, the log closed.
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
@@ -250,8 +267,62 @@ func TestBinaryHeadless(t *testing.T) {
 	}
 	sim.out.waitFor(t, 0, "LED 1 OFF")
 	out, _, code = run(t, bin, "", "--data-dir", data, "log", "--json", "--limit", "1")
-	if as := attemptsJSON(t, out); code != 0 || len(as) != 1 || as[0].Status != storage.StatusFailed {
-		t.Errorf("log after stop: exit %d, %+v", code, as)
+	if as := attemptsJSON(t, out); code != 0 || len(as) != 1 || as[0].ID != fired.ID || as[0].Status != storage.StatusFailed {
+		t.Errorf("log after stop: exit %d, %+v, want the fired attempt", code, as)
+	}
+}
+
+func TestBinaryTestAndFire(t *testing.T) {
+	bin := binary(t)
+	data := t.TempDir()
+	srv, got, setStatus := hookServer(t)
+	if out, errs, code := run(t, bin, configFor(srv.URL), "--data-dir", data, "targets", "import", "-"); code != 0 {
+		t.Fatalf("targets import: exit %d\n%s%s", code, out, errs)
+	}
+
+	out, errs, code := run(t, bin, "", "--data-dir", data, "test", "Door bell")
+	if code != 0 || !strings.HasPrefix(out, "OK  HTTP 200  in ") {
+		t.Errorf("test: exit %d\n%s%s", code, out, errs)
+	}
+	if r := <-got; !strings.HasPrefix(r, `/hook {"event":"test"`) {
+		t.Errorf("test sent %q, want event type test", r)
+	}
+	out, _, _ = run(t, bin, "", "--data-dir", data, "log", "--json")
+	if as := attemptsJSON(t, out); len(as) != 0 {
+		t.Errorf("a test was logged: %+v", as)
+	}
+
+	out, errs, code = run(t, bin, "", "--data-dir", data, "fire", "Door bell")
+	if code != 0 || !strings.HasPrefix(out, "OK  HTTP 200  in ") {
+		t.Errorf("fire: exit %d\n%s%s", code, out, errs)
+	}
+	<-got
+	setStatus(503)
+	out, errs, code = run(t, bin, "", "--data-dir", data, "test", "--json", "Door bell")
+	var rep struct {
+		OK   bool `json:"ok"`
+		Code int  `json:"code"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); code != 1 || err != nil || rep.OK || rep.Code != 503 {
+		t.Errorf("failing test: exit %d, %+v (%v)\n%s", code, rep, err, errs)
+	}
+	<-got
+	out, _, _ = run(t, bin, "", "--data-dir", data, "log", "--json")
+	if as := attemptsJSON(t, out); len(as) != 1 || as[0].Gesture != "manual" || as[0].Status != storage.StatusOK {
+		t.Errorf("log = %+v, want the one fired attempt", as)
+	}
+
+	for _, args := range [][]string{{"test", "Nope"}, {"fire", "Nope"}} {
+		_, errs, code = run(t, bin, "", append([]string{"--data-dir", data}, args...)...)
+		if code != 1 || !strings.Contains(errs, `no target named "Nope"`) {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+	for _, args := range [][]string{{"test"}, {"fire", "a", "b"}} {
+		_, errs, code = run(t, bin, "", append([]string{"--data-dir", data}, args...)...)
+		if code != 2 || !strings.Contains(errs, "NAME") {
+			t.Errorf("%v: exit %d, %s; want usage", args, code, errs)
+		}
 	}
 }
 

@@ -74,6 +74,8 @@ Usage:
   buttonhook [global flags] targets list
   buttonhook [global flags] log [--json] [--limit N]
   buttonhook [global flags] devices [--json]
+  buttonhook [global flags] test [--json] NAME  send the target once with sample values (not logged)
+  buttonhook [global flags] fire [--json] NAME  run a logged attempt of the target now
   buttonhook --version
 
 Global flags:
@@ -134,6 +136,10 @@ func Main(args []string, env Env) int {
 		err = cmdLog(g, logger, rest, env)
 	case "devices":
 		err = cmdDevices(g, logger, rest, env)
+	case "test":
+		err = cmdTest(g, logger, rest, env)
+	case "fire":
+		err = cmdFire(g, logger, rest, env)
 	case "version":
 		fmt.Fprintln(env.Stdout, "buttonhook", env.Version)
 	case "help":

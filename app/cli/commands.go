@@ -96,6 +96,8 @@ type api interface {
 	Import(engine.Config) error
 	Attempts(storage.Query) ([]storage.Attempt, error)
 	Devices() ([]engine.DeviceState, error)
+	Test(ctx context.Context, name string) (engine.TestReport, error)
+	Fire(ctx context.Context, name string) (storage.Attempt, error)
 }
 
 // local serves the scripting commands from the data directory when no
@@ -109,6 +111,13 @@ type local struct {
 func (l local) Export() (engine.Config, error)                      { return l.e.Export(), nil }
 func (l local) Import(c engine.Config) error                        { return l.e.Import(c) }
 func (l local) Attempts(q storage.Query) ([]storage.Attempt, error) { return l.e.Attempts(q) }
+func (l local) Fire(ctx context.Context, name string) (storage.Attempt, error) {
+	return l.e.Fire(ctx, name)
+}
+func (l local) Test(ctx context.Context, name string) (engine.TestReport, error) {
+	r, err := l.e.Test(ctx, name)
+	return engine.NewTestReport(r), err
+}
 
 // Devices opens each configured port once to see what answers.
 func (l local) Devices() ([]engine.DeviceState, error) {

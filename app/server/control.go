@@ -1,6 +1,6 @@
 // Package server holds Buttonhook's local servers. For now that is the
 // control socket: a small HTTP API on a Unix socket in the data directory,
-// through which `buttonhook log`, `targets` and `devices` reach a running
+// through which `buttonhook log`, `targets`, `devices`, `test` and `fire` reach a running
 // instance (Badger lets only one process open the data directory). Async
 // callbacks, the REST API and the request inspector come later.
 package server
@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/storage"
 )
@@ -38,6 +39,8 @@ type Engine interface {
 	Import(engine.Config) error
 	Attempts(storage.Query) ([]storage.Attempt, error)
 	Devices() []engine.DeviceState
+	Test(ctx context.Context, name string) (actions.Result, error)
+	Fire(ctx context.Context, name string) (storage.Attempt, error)
 }
 
 // ControlHandler returns the control API over e.
@@ -74,6 +77,24 @@ func ControlHandler(e Engine) http.Handler {
 		writeJSON(w, as)
 	})
 	mux.HandleFunc("GET /v1/devices", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.Devices()) })
+	// Test and fire run as long as the target's deadline, tries and async
+	// wait allow; the engine bounds them.
+	mux.HandleFunc("POST /v1/targets/{name}/test", func(w http.ResponseWriter, r *http.Request) {
+		res, err := e.Test(r.Context(), r.PathValue("name"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		writeJSON(w, engine.NewTestReport(res))
+	})
+	mux.HandleFunc("POST /v1/targets/{name}/fire", func(w http.ResponseWriter, r *http.Request) {
+		a, err := e.Fire(r.Context(), r.PathValue("name"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		writeJSON(w, a)
+	})
 	return mux
 }
 
@@ -132,11 +153,21 @@ func NewClient(dataDir string) *Client {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
 	}}
-	return &Client{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &Client{hc: &http.Client{Transport: tr}}
 }
 
+// callTimeout bounds a call to the control API, except test and fire,
+// which the running instance bounds by the target's own limits.
+const callTimeout = 10 * time.Second
+
 func (c *Client) do(method, path string, body io.Reader, out any) error {
-	req, err := http.NewRequest(method, "http://buttonhook"+path, body)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	return c.doCtx(ctx, method, path, body, out)
+}
+
+func (c *Client) doCtx(ctx context.Context, method, path string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://buttonhook"+path, body)
 	if err != nil {
 		return err
 	}
@@ -144,6 +175,9 @@ func (c *Client) do(method, path string, body io.Reader, out any) error {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("the running Buttonhook did not answer: %w", ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("the data directory is in use, but no running Buttonhook answered (another buttonhook command may be using it: try again): %w", err)
 	}
@@ -187,4 +221,18 @@ func (c *Client) Devices() ([]engine.DeviceState, error) {
 	var ds []engine.DeviceState
 	err := c.do("GET", "/v1/devices", nil, &ds)
 	return ds, err
+}
+
+// Test runs a test of the named target in the running instance.
+func (c *Client) Test(ctx context.Context, name string) (engine.TestReport, error) {
+	var rep engine.TestReport
+	err := c.doCtx(ctx, "POST", "/v1/targets/"+url.PathEscape(name)+"/test", nil, &rep)
+	return rep, err
+}
+
+// Fire runs a logged attempt of the named target in the running instance.
+func (c *Client) Fire(ctx context.Context, name string) (storage.Attempt, error) {
+	var a storage.Attempt
+	err := c.doCtx(ctx, "POST", "/v1/targets/"+url.PathEscape(name)+"/fire", nil, &a)
+	return a, err
 }

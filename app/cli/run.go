@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/buttonhook/buttonhook/app/engine"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+// cmdTest runs `buttonhook test NAME`: one request with sample tag values,
+// its answer printed and never logged. It fails (exit 1) when the target's
+// success rule does not hold.
+func cmdTest(g Globals, logger *slog.Logger, args []string, env Env) error {
+	fs := subFlags("test", env)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	name, err := parseName(fs, args, "test")
+	if err != nil {
+		return err
+	}
+	a, done, err := connect(g, logger)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := a.Test(ctx, name)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := json.NewEncoder(env.Stdout).Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(env.Stdout, rep)
+	}
+	if !rep.OK {
+		return fmt.Errorf("test of %s failed: %s", name, rep.Error)
+	}
+	return nil
+}
+
+// cmdFire runs `buttonhook fire NAME`: a real attempt, logged like a press
+// (event type "manual"), waiting for its end (an async target's callback
+// included). It fails (exit 1) when the attempt failed.
+func cmdFire(g Globals, logger *slog.Logger, args []string, env Env) error {
+	fs := subFlags("fire", env)
+	asJSON := fs.Bool("json", false, "print the attempt as JSON")
+	name, err := parseName(fs, args, "fire")
+	if err != nil {
+		return err
+	}
+	a, done, err := connect(g, logger)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	at, err := a.Fire(ctx, name)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := json.NewEncoder(env.Stdout).Encode(at); err != nil {
+			return err
+		}
+	} else {
+		code := "no response"
+		if at.Code != 0 {
+			code = fmt.Sprintf("HTTP %d", at.Code)
+		}
+		fmt.Fprintf(env.Stdout, "%s  %s  in %s  trigger %s  %s %s\n", at.Status, code, at.Duration.Round(time.Millisecond), at.ID, at.Method, at.URL)
+		if at.Message != "" {
+			fmt.Fprintf(env.Stdout, "message: %s\n", at.Message)
+		}
+	}
+	if at.Status != storage.StatusOK {
+		return fmt.Errorf("%s failed: %s", name, at.Error)
+	}
+	return nil
+}
+
+// parseName parses a subcommand's flags and its one argument, a target's
+// name (flags may come before or after it).
+func parseName(fs *flag.FlagSet, args []string, cmd string) (string, error) {
+	var name string
+	for i, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			name = a
+			args = append(args[:i:i], args[i+1:]...)
+			break
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", err
+		}
+		return "", errShownUsage
+	}
+	if name == "" || fs.NArg() > 0 {
+		return "", usagef("usage: buttonhook %s [--json] NAME (the target's name; see buttonhook targets list)", cmd)
+	}
+	return name, nil
+}
+
+// printReport prints a test result: the status line, timing, the body.
+func printReport(w io.Writer, r engine.TestReport) {
+	status := "OK"
+	if !r.OK {
+		status = "FAILED"
+	}
+	code := "no response"
+	if r.Code != 0 {
+		code = fmt.Sprintf("HTTP %d", r.Code)
+	}
+	fmt.Fprintf(w, "%s  %s  in %s (connect %s, TLS %s, first byte %s)\n", status, code, ms(r.Duration),
+		ms(r.Timing.Connect), ms(r.Timing.TLS), ms(r.Timing.FirstByte))
+	if r.Error != "" {
+		fmt.Fprintf(w, "reason: %s\n", r.Error)
+	}
+	if r.ContentType != "" {
+		fmt.Fprintf(w, "Content-Type: %s\n", r.ContentType)
+	}
+	if r.Body != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(r.Body, "\n"))
+	}
+}
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return d.Round(100 * time.Microsecond).String()
+}
