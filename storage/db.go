@@ -8,7 +8,8 @@
 // survives the death of the process but not a power cut.
 //
 // Keys are laid out by prefix: "m/" for metadata (the schema version), "c/KIND/ID"
-// for config documents and "a/ID" for attempts, whose IDs sort in time order.
+// for config documents, "a/ID" for attempts, whose IDs sort in time order,
+// and "n/DEVICE/BUTTON" for press counters.
 // Values are JSON.
 package storage
 

@@ -28,6 +28,8 @@ type Store interface {
 	Attempts(storage.Query) ([]storage.Attempt, error)
 	Config(kind string) (map[string][]byte, error)
 	ApplyConfig([]storage.ConfigChange) error
+	Counts(device string, button int) (storage.Counts, error)
+	PutCounts(device string, button int, c storage.Counts) error
 }
 
 // Sender runs attempts of targets.
@@ -91,6 +93,8 @@ type Engine struct {
 	devices map[string]*DeviceState // by ID, or by path for ports that failed to open
 
 	bus bus
+
+	counters counters
 
 	callbacks    *actions.Callbacks
 	callbackBase atomic.Pointer[string]

@@ -148,10 +148,16 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 	results := make([]chan actions.Result, len(j.targets))
 	callbacks := make([]*callback, len(j.targets))
 	sent := make(chan struct{}, len(j.targets))
+	k := buttonKey{j.deviceID, j.button}
+	var counts storage.Counts
+	if j.deviceID != "" { // a press, not a manual fire
+		counts = p.e.count(k, j.gesture)
+	}
 	for i, t := range j.targets {
 		attempts[i] = p.newAttempt(j, t)
 		tags := actions.Tags{Time: j.at, EID: attempts[i].ID, EType: eventTypes[j.gesture],
 			Name: fmt.Sprintf("button %d", j.button), DeviceID: j.deviceID, Target: t.Name, Hostname: p.e.host}
+		setCounters(&tags, counts)
 		ch := make(chan actions.Result, 1)
 		results[i] = ch
 		var once sync.Once
@@ -186,6 +192,11 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 	}
 	timeout.Stop()
 	p.led(j, device.LEDBusy)
+	if j.deviceID != "" {
+		if err := p.e.store.PutCounts(k.device, k.button, counts); err != nil {
+			p.e.log.Warn("cannot store press counters", "device", k.device, "button", k.button, "err", err)
+		}
+	}
 	for _, a := range attempts {
 		if err := p.e.store.PutAttempt(a); err != nil {
 			p.e.log.Warn("cannot log waiting attempt", "id", a.ID, "err", err)
