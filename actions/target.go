@@ -136,7 +136,7 @@ func (t Target) Validate() error {
 		add("url", "%v", err)
 	}
 	validateRows("query", t.Query, add)
-	validateHeaders(t.Headers, add)
+	validateHeaders(t.Headers, t.ownHeaders(), add)
 	t.Body.validate(t.Method, add)
 	t.Preset.validate(add)
 	if t.Preset.Kind != PresetNone {
@@ -178,10 +178,12 @@ func validateURL(raw string) error {
 }
 
 // validateHeaders checks header rows: names, lengths, no line breaks, no
-// header Buttonhook sets itself.
-func validateHeaders(hs []KV, add adder) {
+// hop-by-hop header, and none of own, the headers the target's auth,
+// signing or async mode set (by canonical name, with why).
+func validateHeaders(hs []KV, own map[string]string, add adder) {
 	for i, h := range hs {
 		f := fmt.Sprintf("headers[%d]", i)
+		k := http.CanonicalHeaderKey(h.Key)
 		switch {
 		case h.Key == "":
 			add(f+".key", "is required")
@@ -189,13 +191,36 @@ func validateHeaders(hs []KV, add adder) {
 			add(f+".key", "is longer than %d characters", MaxHeaderKeyLen)
 		case !validHeaderKey(h.Key):
 			add(f+".key", "%q is not a valid header name", h.Key)
-		case hopByHop[http.CanonicalHeaderKey(h.Key)]:
-			add(f+".key", "%s is set by Buttonhook itself and cannot be configured", http.CanonicalHeaderKey(h.Key))
+		case hopByHop[k]:
+			add(f+".key", "%s is set by Buttonhook itself and cannot be configured", k)
+		case own[k] != "":
+			add(f+".key", "%s %s", k, own[k])
 		}
 		if strings.ContainsAny(h.Value, "\r\n") {
 			add(f+".value", "must not contain line breaks")
 		}
 	}
+}
+
+// ownHeaders names the headers that t's auth, signing and async mode set
+// on every request, by canonical name, each with why and what to do
+// instead of a header row. The send would replace such a row's value (or,
+// for digest, send it on the first request only), so it is refused rather
+// than silently dropped.
+func (t Target) ownHeaders() map[string]string {
+	own := map[string]string{}
+	for _, k := range t.Auth.secretHeaders() {
+		own[http.CanonicalHeaderKey(k)] = fmt.Sprintf("is set by the %s auth: remove this row, or set auth to none", t.Auth.Kind)
+	}
+	if t.Signing.Secret != "" {
+		for _, k := range []string{"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"} {
+			own[k] = "is set by signing: remove this row, or turn signing off"
+		}
+	}
+	if t.Async.Enabled {
+		own[CallbackHeader] = "carries the callback URL in async mode: remove this row, or turn async off"
+	}
+	return own
 }
 
 func validHeaderKey(k string) bool {
