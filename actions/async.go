@@ -35,28 +35,40 @@ type CallbackResult struct {
 	At      time.Time
 }
 
-// ParseCallback reads a callback request as docs/targets.md defines it: a
-// JSON body {"status": "ok"|"failed", "message": "..."}, or the same as form
-// or query parameters. No status means OK: the call itself reports success.
+// ParseCallback reads a callback request as docs/targets.md defines it:
+// query parameters status and message, and a body that may set them too —
+// a JSON object {"status": "ok"|"failed", "message": "..."} (read as JSON
+// whatever its Content-Type, when it starts with "{"), or form fields.
+// Fields present in the body override the query's. No status anywhere
+// means OK: the call itself reports success. Any other body is refused, so
+// that a failure report is never mistaken for a success.
 func ParseCallback(contentType string, query url.Values, body []byte) (CallbackResult, error) {
+	if len(body) > MaxCallbackBody {
+		return CallbackResult{}, fmt.Errorf("callback body is larger than %d bytes", MaxCallbackBody)
+	}
 	status, message := query.Get("status"), query.Get("message")
 	mt, _, _ := mime.ParseMediaType(contentType)
+	text := strings.TrimSpace(string(body))
 	switch {
-	case len(body) > MaxCallbackBody:
-		return CallbackResult{}, fmt.Errorf("callback body is larger than %d bytes", MaxCallbackBody)
-	case mt == "application/json" && len(strings.TrimSpace(string(body))) > 0:
+	case text == "":
+	case mt == "application/json" || strings.HasPrefix(text, "{"):
 		var v struct {
-			Status  string `json:"status"`
-			Message string `json:"message"`
+			Status  *string `json:"status"`
+			Message *string `json:"message"`
 		}
 		if err := json.Unmarshal(body, &v); err != nil {
-			return CallbackResult{}, fmt.Errorf("callback body is not the JSON object {\"status\": ..., \"message\": ...}: %v", err)
+			return CallbackResult{}, fmt.Errorf(`callback body is not the JSON object {"status": ..., "message": ...}: %v`, err)
 		}
-		status, message = v.Status, v.Message
-	case mt == "application/x-www-form-urlencoded":
-		f, err := url.ParseQuery(string(body))
-		if err != nil {
-			return CallbackResult{}, fmt.Errorf("callback form: %v", err)
+		if v.Status != nil {
+			status = *v.Status
+		}
+		if v.Message != nil {
+			message = *v.Message
+		}
+	default:
+		f, err := url.ParseQuery(text)
+		if err != nil || !f.Has("status") && !f.Has("message") {
+			return CallbackResult{}, errors.New(`callback body is neither JSON {"status": "ok"|"failed", "message": ...} nor form fields status=...&message=...`)
 		}
 		if f.Has("status") {
 			status = f.Get("status")

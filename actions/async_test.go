@@ -85,6 +85,13 @@ func TestParseCallback(t *testing.T) {
 		{"bad json", "application/json", "", `{"status":`, false, "", true},
 		{"bad status", "", "status=maybe", "", false, "", true},
 		{"too big", "text/plain", "", strings.Repeat("x", MaxCallbackBody+1), false, "", true},
+		// A failure report is never read as a success, whatever its type.
+		{"json sent as a form (curl -d)", "application/x-www-form-urlencoded", "", `{"status":"failed"}`, false, "", false},
+		{"json with no type", "", "", ` {"status":"failed","message":"m"}`, false, "m", false},
+		{"json without status keeps the query's", "application/json", "status=failed", `{"message":"jam"}`, false, "jam", false},
+		{"form without a type", "text/plain", "", "status=failed", false, "", false},
+		{"form overrides the query", "application/x-www-form-urlencoded", "status=ok", "status=failed", false, "", false},
+		{"unreadable text", "text/plain", "", "it broke", false, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
