@@ -220,6 +220,12 @@ func (t Target) ownHeaders() map[string]string {
 	if t.Async.Enabled {
 		own[CallbackHeader] = "carries the callback URL in async mode: remove this row, or turn async off"
 	}
+	switch t.Body.Kind {
+	case BodyMultipart:
+		own["Content-Type"] = "is set by the multipart body (it carries the parts' boundary): remove this row"
+	case BodyRaw:
+		own["Content-Type"] = "is set by the raw body: choose the content type there and remove this row"
+	}
 	return own
 }
 

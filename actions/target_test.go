@@ -39,8 +39,13 @@ func TestValidateHeadersSetByTheTarget(t *testing.T) {
 		{"signing, webhook-signature", func(t *Target) { t.Signing.Secret = "env:WHSEC" }, "WEBHOOK-SIGNATURE", "Webhook-Signature is set by signing"},
 		{"async, callback", func(t *Target) { t.Async.Enabled = true }, "x-buttonhook-callback",
 			"X-Buttonhook-Callback carries the callback URL in async mode: remove this row, or turn async off"},
+		{"multipart, Content-Type", func(t *Target) { t.Body = Body{Kind: BodyMultipart, Form: []KV{{"a", "b"}}} }, "content-type",
+			"Content-Type is set by the multipart body"},
+		{"raw, Content-Type", func(t *Target) { t.Body = Body{Kind: BodyRaw, Text: "<a/>", ContentType: "application/xml"} }, "Content-Type",
+			"Content-Type is set by the raw body"},
 
 		{"no auth, Authorization", func(*Target) {}, "Authorization", ""},
+		{"json, Content-Type", func(t *Target) { t.Body = Body{Kind: BodyJSON, JSON: "{}"} }, "Content-Type", ""},
 		{"apikey elsewhere, Authorization", func(t *Target) { t.Auth = Auth{Kind: AuthAPIKey, Key: "env:K"} }, "Authorization", ""},
 		{"basic, X-Api-Key", func(t *Target) { t.Auth = basic }, "X-Api-Key", ""},
 		{"no signing, webhook-id", func(*Target) {}, "webhook-id", ""},
