@@ -185,3 +185,19 @@ func TestAsyncWithoutCallbackServerFailsBeforeSending(t *testing.T) {
 	default:
 	}
 }
+
+func TestAsyncTestRunShowsPlaceholderCallback(t *testing.T) {
+	url, got := asyncServer(t, http.StatusAccepted)
+	r := newRig(t, Options{CallbackBase: "http://127.0.0.1:7777"})
+	res := r.e.TestTarget(context.Background(), asyncTarget(url, 0))
+	if !res.OK || res.Code != http.StatusAccepted {
+		t.Errorf("test = %+v, want OK 202 at once", res)
+	}
+	req := <-got
+	if want := "http://127.0.0.1:7777/callback/test-run"; req[0] != want || !strings.Contains(req[1], want) {
+		t.Errorf("test run sent header %q body %q, want the placeholder %s", req[0], req[1], want)
+	}
+	if n := r.e.Callbacks().Len(); n != 0 {
+		t.Errorf("a test run registered %d callbacks", n)
+	}
+}

@@ -289,11 +289,24 @@ func (p *presser) led(j job, led device.LED) {
 }
 
 // TestTarget runs a target once with sample tag values, as Blynk's Test
-// button does: the result is returned, not logged, no retries, no LED.
+// button does: the result is returned, not logged, no retries, no LED. An
+// async target gets a placeholder callback URL that nothing waits for.
 func (e *Engine) TestTarget(ctx context.Context, t actions.Target) actions.Result {
-	return e.sender.Send(ctx, t, actions.Tags{Time: time.Now(), EID: storage.NewAttemptID(time.Now()), EType: actions.ETypeTest,
-		Name: "test", DeviceID: "test", Target: t.Name, Hostname: e.host})
+	tags := actions.Tags{Time: time.Now(), EID: storage.NewAttemptID(time.Now()), EType: actions.ETypeTest,
+		Name: "test", DeviceID: "test", Target: t.Name, Hostname: e.host}
+	if t.Async.Enabled {
+		base := e.callbackBaseURL()
+		if base == "" {
+			base = "http://127.0.0.1"
+		}
+		tags.CallbackURL = base + "/callback/" + testCallbackToken
+	}
+	return e.sender.Send(ctx, t, tags)
 }
+
+// testCallbackToken ends a test run's callback URL; it is no token, so a
+// call to it is answered 404.
+const testCallbackToken = "test-run"
 
 // Fire runs a real attempt of the named target by hand (bt.tn's "manual"
 // event type): logged like a press, with no device and no LED. It returns
