@@ -13,9 +13,10 @@ import (
 	"time"
 )
 
-// SecretRef names a secret in a secret source: "keyring:NAME" (or just NAME)
-// for the OS keyring, "env:NAME" for an environment variable. It is never the
-// secret itself.
+// SecretRef names a secret in a secret source: "keyring:NAME" for the OS
+// keyring, "env:NAME" for an environment variable. It is never the secret
+// itself; targets must write the scheme, so that a secret pasted into the
+// field by mistake is refused rather than saved and exported.
 type SecretRef string
 
 // SecretSource gives the value of a secret reference. storage/secrets'

@@ -52,8 +52,8 @@ func (s Signing) validate(add adder) {
 // validRef reports whether ref has the form of a secret reference.
 func validRef(ref SecretRef) bool {
 	scheme, name, found := strings.Cut(string(ref), ":")
-	if !found {
-		name, scheme = scheme, "keyring"
+	if !found { // a bare word may be a pasted secret: it would be saved and exported
+		return false
 	}
 	return (scheme == "keyring" || scheme == "env") && name != "" && !strings.ContainsAny(name, " \t\r\n")
 }
