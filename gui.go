@@ -11,6 +11,7 @@ import (
 	"github.com/buttonhook/buttonhook/app/cli"
 	"github.com/buttonhook/buttonhook/app/ui"
 	"github.com/buttonhook/buttonhook/assets"
+	"github.com/buttonhook/buttonhook/storage/secrets"
 )
 
 // window returns the function that shows Buttonhook's window.
@@ -22,6 +23,7 @@ func showWindow(ctx context.Context, rt *cli.Runtime) error {
 	a := app.NewWithID("io.github.buttonhook")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, rt.Engine)
+	w.SetSecretStore(secrets.Keyring{})
 	w.SetMaster()
 	stopListening := w.Listen()
 	defer stopListening()

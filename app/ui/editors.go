@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/device"
 )
@@ -72,114 +71,6 @@ func (w *Window) show(title string, build func(done func()) *editor, width float
 	ed.grow = func() { d.Resize(fyne.NewSize(width, ed.content.MinSize().Height+80)) }
 	d.Resize(fyne.NewSize(width, 0))
 	d.Show()
-}
-
-// targetEditor holds the fields of a target.
-type targetEditor struct {
-	name, url, timeout *widget.Entry
-	headers, body      *widget.Entry
-	method, bodyKind   *widget.Select
-	enabled            *widget.Check
-}
-
-var bodyKinds = []string{"None", "JSON", "Form"}
-
-func newTargetEditor() *targetEditor {
-	te := &targetEditor{
-		name: widget.NewEntry(), url: widget.NewEntry(), timeout: widget.NewEntry(),
-		headers: widget.NewMultiLineEntry(), body: widget.NewMultiLineEntry(),
-		method: widget.NewSelect(actions.Methods, nil), bodyKind: widget.NewSelect(bodyKinds, nil),
-		enabled: widget.NewCheck("Enabled", nil),
-	}
-	te.name.SetPlaceHolder("Door bell")
-	te.url.SetPlaceHolder("https://example.com/hook?who=<NAME>")
-	te.timeout.SetPlaceHolder("10")
-	te.headers.SetPlaceHolder("X-Api-Key: …  (one header per line)")
-	te.headers.SetMinRowsVisible(2)
-	te.body.SetPlaceHolder(`{"event":"<ETYPE>","id":"<EID>"}   or   key=value lines for a form`)
-	te.body.SetMinRowsVisible(4)
-	te.method.SetSelected("POST")
-	te.bodyKind.SetSelected("JSON")
-	te.enabled.SetChecked(true)
-	return te
-}
-
-func (te *targetEditor) items() []*widget.FormItem {
-	return []*widget.FormItem{
-		{Text: "Name", Widget: te.name, HintText: "letters, digits, -, ' and spaces"},
-		{Text: "Method", Widget: te.method},
-		{Text: "URL", Widget: te.url, HintText: "tags like <DATETIME>, <EID>, <NAME> are filled in"},
-		{Text: "Headers", Widget: te.headers},
-		{Text: "Body", Widget: te.bodyKind},
-		{Text: "", Widget: te.body},
-		{Text: "Timeout (s)", Widget: te.timeout, HintText: "1 to 120; default 10"},
-		{Text: "", Widget: te.enabled},
-	}
-}
-
-// target reads the fields into a target. Validation is the engine's.
-func (te *targetEditor) target() (actions.Target, error) {
-	t := actions.Target{Name: strings.TrimSpace(te.name.Text), Method: te.method.Selected, URL: strings.TrimSpace(te.url.Text), Enabled: te.enabled.Checked}
-	for i, line := range nonEmptyLines(te.headers.Text) {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			return t, fmt.Errorf("headers line %d: write Name: value", i+1)
-		}
-		t.Headers = append(t.Headers, actions.KV{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
-	}
-	switch te.bodyKind.Selected {
-	case "JSON":
-		if strings.TrimSpace(te.body.Text) != "" {
-			t.Body = actions.Body{Kind: actions.BodyJSON, JSON: te.body.Text}
-		}
-	case "Form":
-		t.Body.Kind = actions.BodyForm
-		for i, line := range nonEmptyLines(te.body.Text) {
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				return t, fmt.Errorf("form line %d: write key=value", i+1)
-			}
-			t.Body.Form = append(t.Body.Form, actions.KV{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
-		}
-	}
-	if s := strings.TrimSpace(te.timeout.Text); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return t, fmt.Errorf("timeout: %q is not a whole number of seconds", s)
-		}
-		t.Timeout = actions.Seconds(n)
-	}
-	return t, nil
-}
-
-func nonEmptyLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func (w *Window) targetEditor(done func()) (*targetEditor, *editor) {
-	te := newTargetEditor()
-	ed := newEditor(te.items(), func() error {
-		t, err := te.target()
-		if err != nil {
-			return err
-		}
-		if err := w.eng.SaveTarget(t); err != nil {
-			return err
-		}
-		w.setStatus("Saved target " + t.Name + ". Bind it to a button with New binding.")
-		return nil
-	}, done)
-	return te, ed
-}
-
-func (w *Window) showTargetEditor() {
-	w.show("New target", func(done func()) *editor { _, ed := w.targetEditor(done); return ed }, 620)
 }
 
 // bindingEditor holds the fields of a binding.

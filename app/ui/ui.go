@@ -1,7 +1,9 @@
 // Package ui is Buttonhook's window: devices with their connection state,
-// the targets, and the live attempt log, with editors for targets, bindings
-// and serial ports. It drives the engine and never holds state of its own
-// beyond what it shows; it is refreshed from engine events on the UI thread.
+// the targets, and the live attempt log, with editors for targets (every
+// field, in tabs, with a preview; typed secrets go to a SecretStore, the
+// target keeps references), bindings and serial ports. It drives the engine
+// and never holds state of its own beyond what it shows; it is refreshed
+// from engine events on the UI thread.
 package ui
 
 import (
@@ -39,7 +41,9 @@ const maxRows = 500
 // Window is Buttonhook's main window.
 type Window struct {
 	fyne.Window
-	eng Engine
+	app     fyne.App
+	eng     Engine
+	secrets SecretStore // nil: secrets come from environment variables only
 
 	devices  []engine.DeviceState
 	config   engine.Config
@@ -54,15 +58,22 @@ type Window struct {
 // New builds the main window for e in app a, showing the engine's state as
 // it is now. It starts nothing: call Listen to keep it up to date.
 func New(a fyne.App, e Engine) *Window {
-	w := &Window{Window: a.NewWindow("Buttonhook"), eng: e}
+	w := &Window{Window: a.NewWindow("Buttonhook"), app: a, eng: e}
 	w.status = widget.NewLabel("Ready. Plug in a button, or run `buttonhook sim` and add its port.")
 	w.status.Truncation = fyne.TextTruncateEllipsis
 	w.deviceList = widget.NewList(func() int { return max(len(w.devices), 1) }, newTwoLine, w.updateDevice)
 	w.targetList = widget.NewList(func() int { return max(len(w.config.Targets), 1) }, newTargetRow, w.updateTarget)
+	w.targetList.OnSelected = func(id widget.ListItemID) {
+		w.targetList.UnselectAll()
+		if id < len(w.config.Targets) {
+			t := w.config.Targets[id]
+			w.showTargetEditor(&t)
+		}
+	}
 	w.log = newLogTable(&w.attempts)
 
 	toolbar := container.NewHBox(
-		widget.NewButtonWithIcon("New target", theme.ContentAddIcon(), func() { w.showTargetEditor() }),
+		widget.NewButtonWithIcon("New target", theme.ContentAddIcon(), func() { w.showTargetEditor(nil) }),
 		widget.NewButtonWithIcon("New binding", theme.MediaPlayIcon(), func() { w.showBindingEditor() }),
 		widget.NewButtonWithIcon("Add serial port", theme.ComputerIcon(), func() { w.showPortEditor() }),
 	)
@@ -79,6 +90,11 @@ func New(a fyne.App, e Engine) *Window {
 	w.reloadAll()
 	return w
 }
+
+// SetSecretStore gives the target editor a place to store the secrets a
+// user types (the OS keyring). Without one, a target's secrets can only be
+// read from environment variables.
+func (w *Window) SetSecretStore(s SecretStore) { w.secrets = s }
 
 // Listen keeps the window up to date with the engine's events, applied on
 // the UI goroutine, until stop is called (its goroutine ends then).
@@ -193,22 +209,27 @@ func (w *Window) updateDevice(id widget.ListItemID, o fyne.CanvasObject) {
 
 func newTargetRow() fyne.CanvasObject {
 	text := newTwoLine()
+	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), nil)
 	test := widget.NewButton("Test", nil)
-	return container.NewBorder(nil, nil, nil, container.NewCenter(test), text)
+	return container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(edit, test)), text)
 }
 
 func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 	row := o.(*fyne.Container)
 	box := row.Objects[0].(*fyne.Container)
-	test := row.Objects[1].(*fyne.Container).Objects[0].(*widget.Button)
+	buttons := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
+	edit, test := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
 	title, detail := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label)
 	if len(w.config.Targets) == 0 {
 		title.SetText("No targets yet")
 		detail.SetText("Create one with New target")
-		test.Hide()
+		buttons.Hide()
 		return
 	}
-	test.Show()
+	if !buttons.Visible() {
+		buttons.Show()
+		row.Refresh() // lays the row out again with its buttons
+	}
 	t := w.config.Targets[id]
 	state := ""
 	if !t.Enabled {
@@ -226,6 +247,7 @@ func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 		on = strings.Join(bound, ", ")
 	}
 	detail.SetText(fmt.Sprintf("%s %s · %s · v%d", t.Method, actions.RedactURL(t.URL), on, t.Version))
+	edit.OnTapped = func() { w.showTargetEditor(&t) }
 	test.OnTapped = func() { w.testTarget(t) }
 }
 

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/device"
 	"github.com/buttonhook/buttonhook/device/serial"
@@ -22,6 +23,12 @@ import (
 // the serial driver.
 func newWindow(t *testing.T) (*Window, *engine.Engine) {
 	t.Helper()
+	return newWindowWithSecrets(t, nil)
+}
+
+// newWindowWithSecrets is newWindow with an engine that reads secrets from src.
+func newWindowWithSecrets(t *testing.T, src actions.SecretSource) (*Window, *engine.Engine) {
+	t.Helper()
 	a := test.NewTempApp(t)
 	db, err := storage.Open(t.TempDir(), nil)
 	if err != nil {
@@ -29,7 +36,7 @@ func newWindow(t *testing.T) (*Window, *engine.Engine) {
 	}
 	t.Cleanup(func() { db.Close() })
 	sd := serial.NewDriver(nil)
-	e, err := engine.New(engine.Options{Store: db, Ports: sd, Drivers: []device.Driver{sd}, ScanInterval: 20 * time.Millisecond})
+	e, err := engine.New(engine.Options{Store: db, Secrets: src, Ports: sd, Drivers: []device.Driver{sd}, ScanInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,24 +76,18 @@ func TestCreateTargetBindingAndSeeAPress(t *testing.T) {
 
 	// A target typed into the editor, with a mistake first.
 	var closed bool
-	var te *targetEditor
-	var ed *editor
-	func() {
-		te, ed = w.targetEditor(func() { closed = true })
-		test.Type(te.name, "Door bell")
-		test.Type(te.url, "ftp://nowhere")
-		te.body.SetText(`{"id":"<EID>"}`)
-		test.Tap(ed.save)
-	}()
-	if closed || !ed.problem.Visible() || !strings.HasPrefix(ed.problem.Text, "url: must start with http") {
-		t.Fatalf("saving a bad URL: closed=%v problem=%q; want the dialog open with the url problem", closed, ed.problem.Text)
+	te := w.newTargetEditor(nil, func() { closed = true })
+	test.Type(te.req.name, "Door bell")
+	test.Type(te.req.url, "ftp://nowhere")
+	te.req.json.SetText(`{"id":"<EID>"}`)
+	test.Tap(te.save)
+	if closed || !te.problem.Visible() || !strings.HasPrefix(te.problem.Text, "url: must start with http") {
+		t.Fatalf("saving a bad URL: closed=%v problem=%q; want the dialog open with the url problem", closed, te.problem.Text)
 	}
-	func() {
-		te.url.SetText(srv.URL + "/door")
-		test.Tap(ed.save)
-	}()
+	te.req.url.SetText(srv.URL + "/door")
+	test.Tap(te.save)
 	if !closed {
-		t.Fatalf("saving a good target kept the dialog open: %q", ed.problem.Text)
+		t.Fatalf("saving a good target kept the dialog open: %q", te.problem.Text)
 	}
 	if c := e.Config(); len(c.Targets) != 1 || c.Targets[0].Name != "Door bell" || c.Targets[0].Method != "POST" {
 		t.Fatalf("config after save = %+v", c.Targets)

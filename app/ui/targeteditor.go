@@ -1,0 +1,393 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/storage/secrets"
+)
+
+// targetEditor creates or edits a target in tabs: General, Request, Auth,
+// Transport, Response, Advanced and Preview. Under the tabs it shows the
+// target's warnings as it is typed (they never stop a save) and, after a
+// failed save, its problems by field.
+type targetEditor struct {
+	w    *Window
+	orig *actions.Target // nil for a new target
+	// key tells this target's keyring names from those of a target with a
+	// similar name (see secretName).
+	key string
+
+	req   *requestEditor
+	auth  *authEditor
+	tr    *transportEditor
+	resp  *responseEditor
+	prev  *previewPane
+	tabs  *container.AppTabs
+	ready bool // set once the fields hold the target: changes before are the editor's own
+
+	warnings, problem *widget.Label
+	messages, bottom  *fyne.Container
+	save, cancel      *widget.Button
+	content           fyne.CanvasObject
+	done              func()
+	cancelled         bool // Cancel was pressed while secrets were being stored
+	// saving counts the goroutines that write the keyring, so that tests
+	// can wait for them.
+	saving sync.WaitGroup
+}
+
+// Tab indexes, for problems to show the tab of their field.
+const (
+	tabGeneral = iota
+	tabRequest
+	tabAuth
+	tabTransport
+	tabResponse
+	tabAdvanced
+	tabPreview
+)
+
+// newTargetEditor makes an editor for orig, or for a new target when orig
+// is nil. done closes its dialog.
+func (w *Window) newTargetEditor(orig *actions.Target, done func()) *targetEditor {
+	te := &targetEditor{w: w, orig: orig, key: newSecretKey(), done: done}
+	if orig != nil && orig.ID != "" {
+		te.key = orig.ID
+	}
+	hasStore := w.secrets != nil
+	te.req = newRequestEditor(w.Window, te.changed)
+	te.auth = newAuthEditor(hasStore, te.changed)
+	te.tr = newTransportEditor(w.Window, te.fetchURL, te.changed)
+	te.resp = newResponseEditor(hasStore, te.changed)
+	te.prev = newPreviewPane(func() actions.Target { t, _, _ := te.read(); return t }, w.app.Clipboard())
+	te.tabs = container.NewAppTabs(
+		container.NewTabItem("General", te.req.general),
+		container.NewTabItem("Request", te.req.request),
+		container.NewTabItem("Auth", te.auth.tabContent()),
+		container.NewTabItem("Transport", container.NewVScroll(container.NewPadded(te.tr.content))),
+		container.NewTabItem("Response", te.resp.response),
+		container.NewTabItem("Advanced", te.resp.advanced),
+		container.NewTabItem("Preview", te.prev.content),
+	)
+	te.tabs.OnSelected = func(ti *container.TabItem) {
+		if ti.Text == "Preview" {
+			te.prev.show()
+		}
+	}
+	te.warnings = widget.NewLabel("")
+	te.warnings.Wrapping = fyne.TextWrapWord
+	te.warnings.Importance = widget.WarningImportance
+	te.problem = widget.NewLabel("")
+	te.problem.Wrapping = fyne.TextWrapWord
+	te.problem.Importance = widget.DangerImportance
+	te.problem.Hide()
+	te.save = widget.NewButton("Save", te.trySave)
+	te.save.Importance = widget.HighImportance
+	te.cancel = widget.NewButton("Cancel", func() { te.cancelled = true; done() })
+	te.messages = container.NewVBox(te.warnings, te.problem)
+	buttons := container.NewVBox(layout.NewSpacer(), container.NewHBox(te.cancel, te.save))
+	te.bottom = container.NewBorder(nil, nil, nil, buttons, capped(te.messages, 120))
+	te.content = container.NewBorder(nil, te.bottom, nil, nil, te.tabs)
+
+	if orig != nil {
+		te.req.set(*orig)
+		te.auth.set(orig.Auth)
+		te.tr.set(*orig)
+		te.resp.set(*orig)
+		// Targets are saved by name: a new name would make a new target.
+		te.req.name.Disable()
+		te.req.nameRow.setHint("A target's name cannot be changed yet.")
+	}
+	te.ready = true
+	te.changed()
+	return te
+}
+
+// changed shows the warnings of the target as the fields now hold it.
+func (te *targetEditor) changed() {
+	if !te.ready {
+		return
+	}
+	t, _, _ := te.read()
+	text := ""
+	if ws := t.Warnings(); len(ws) > 0 {
+		text = "⚠ " + strings.Join(ws, "\n⚠ ")
+	}
+	if text == te.warnings.Text && (text != "") == te.warnings.Visible() {
+		return
+	}
+	te.warnings.SetText(text)
+	te.warnings.Hidden = text == ""
+	te.relayout()
+}
+
+// relayout makes room for the messages under the tabs.
+func (te *targetEditor) relayout() {
+	te.messages.Refresh()
+	te.bottom.Refresh()
+	te.content.Refresh()
+}
+
+// fetchURL is the URL with sample tag values, for fetching a certificate.
+func (te *targetEditor) fetchURL() string {
+	t, _, _ := te.read()
+	req, err := actions.Build(context.Background(), actions.Target{Method: "GET", URL: t.URL, Query: t.Query}, sampleTags(t))
+	if err != nil {
+		return t.URL
+	}
+	return req.URL.String()
+}
+
+// read returns the target the fields hold, the secrets to store before it
+// is saved, and what cannot be read ("field: message"). The target's
+// identity (ID, creation, version) is the original's.
+func (te *targetEditor) read() (actions.Target, []secretWrite, []string) {
+	var t actions.Target
+	if te.orig != nil {
+		t = actions.Target{ID: te.orig.ID, Created: te.orig.Created, Updated: te.orig.Updated, Version: te.orig.Version}
+	}
+	te.req.read(&t)
+	problems := te.tr.read(&t)
+	problems = append(problems, te.resp.read(&t)...)
+	var writes []secretWrite
+	ref := func(s *secretField) actions.SecretRef {
+		name, ok := ownedSecret(s.existing, t.Name, s.field)
+		if !ok {
+			name = secretName(t.Name, te.key, s.field)
+		}
+		r, w, p := s.ref(name)
+		if p != "" {
+			problems = append(problems, s.field+": "+p)
+		}
+		if w != nil {
+			writes = append(writes, *w)
+		}
+		return r
+	}
+	t.Auth = te.auth.auth(ref)
+	if te.resp.sign.Checked {
+		t.Signing.Secret = ref(te.resp.signing)
+	}
+	return t, writes, problems
+}
+
+// trySave checks the target, stores its new secrets and saves it; on any
+// problem the dialog stays open and shows it.
+func (te *targetEditor) trySave() {
+	t, writes, problems := te.read()
+	if err := t.Validate(); err != nil {
+		var ve actions.ValidationError
+		if !errors.As(err, &ve) {
+			problems = append(problems, err.Error())
+		}
+		for _, fe := range ve {
+			if !reported(problems, fe.Field) {
+				problems = append(problems, fe.Error())
+			}
+		}
+	}
+	if len(problems) > 0 {
+		// In the order of the tabs, so that the tab shown holds the first.
+		slices.SortStableFunc(problems, func(a, b string) int { return tabOrder(a) - tabOrder(b) })
+		te.showProblem(strings.Join(problems, "\n"))
+		return
+	}
+	if len(writes) == 0 {
+		te.commit(t, nil)
+		return
+	}
+	// The keyring may block while the OS asks to unlock it: write it off
+	// the UI goroutine. The goroutine ends when the writes are done.
+	te.save.Disable()
+	te.setProblem("Storing secrets in the OS keyring…", widget.LowImportance)
+	te.saving.Add(1)
+	go func() {
+		defer te.saving.Done()
+		var stored []secretWrite
+		for _, wr := range writes {
+			if err := te.w.secrets.Set(wr.name, wr.value); err != nil {
+				te.forget(stored)
+				msg := fmt.Sprintf("%s: cannot store it in the OS keyring: %v", wr.field, err)
+				fyne.Do(func() { te.save.Enable(); te.showProblem(msg) })
+				return
+			}
+			stored = append(stored, wr)
+		}
+		fyne.Do(func() {
+			te.save.Enable()
+			if te.cancelled {
+				te.saving.Add(1)
+				go func() { defer te.saving.Done(); te.forget(stored) }()
+				return
+			}
+			te.commit(t, stored)
+		})
+	}()
+}
+
+// reported reports whether problems already has one about field.
+func reported(problems []string, field string) bool {
+	for _, p := range problems {
+		if strings.HasPrefix(p, field+": ") {
+			return true
+		}
+	}
+	return false
+}
+
+// commit saves t, whose new secrets are stored, and closes the editor.
+func (te *targetEditor) commit(t actions.Target, stored []secretWrite) {
+	if err := te.w.eng.SaveTarget(t); err != nil {
+		te.saving.Add(1)
+		go func() { defer te.saving.Done(); te.forget(stored) }()
+		te.showProblem(problemText(err))
+		return
+	}
+	te.deleteUnused(t)
+	msg := "Saved target " + t.Name + "."
+	if te.orig == nil {
+		msg += " Bind it to a button with New binding."
+	}
+	if ws := t.Warnings(); len(ws) > 0 {
+		msg += " Warning: " + ws[0]
+	}
+	te.w.setStatus(msg)
+	te.done()
+}
+
+// forget deletes secrets this save stored under new names, after a save
+// that failed. A secret that replaced one the target already had cannot be
+// put back. It runs off the UI goroutine.
+func (te *targetEditor) forget(stored []secretWrite) {
+	old := map[string]bool{}
+	if te.orig != nil {
+		for _, ref := range secretRefs(*te.orig) {
+			old[strings.TrimPrefix(string(ref), "keyring:")] = true
+		}
+	}
+	for _, wr := range stored {
+		if !old[wr.name] {
+			_ = te.w.secrets.Delete(wr.name) // best effort: the name is unused either way
+		}
+	}
+}
+
+// deleteUnused deletes the keyring secrets the editor made for the original
+// target that the saved one no longer uses, off the UI goroutine.
+func (te *targetEditor) deleteUnused(saved actions.Target) {
+	if te.orig == nil || te.w.secrets == nil {
+		return
+	}
+	inUse := map[actions.SecretRef]bool{}
+	for _, ref := range secretRefs(saved) {
+		inUse[ref] = true
+	}
+	var names []string
+	for field, ref := range secretRefs(*te.orig) {
+		if name, ok := ownedSecret(ref, te.orig.Name, field); ok && !inUse[ref] && !inUse[actions.SecretRef("keyring:"+name)] {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	store, w := te.w.secrets, te.w
+	te.saving.Add(1)
+	go func() {
+		defer te.saving.Done()
+		for _, name := range names {
+			if err := store.Delete(name); err != nil && !errors.Is(err, secrets.ErrNotFound) {
+				fyne.Do(func() {
+					w.setStatus("Saved, but the unused secret " + name + " could not be deleted from the keyring: " + err.Error())
+				})
+			}
+		}
+	}()
+}
+
+// secretRefs are t's secret references by field.
+func secretRefs(t actions.Target) map[string]actions.SecretRef {
+	m := map[string]actions.SecretRef{
+		"auth.password": t.Auth.Password, "auth.token": t.Auth.Token, "auth.key": t.Auth.Key,
+		"auth.client_secret": t.Auth.ClientSecret, "signing.secret": t.Signing.Secret,
+	}
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
+func (te *targetEditor) setProblem(s string, imp widget.Importance) {
+	te.problem.Importance = imp
+	te.problem.SetText(s)
+	te.problem.Show()
+	te.relayout()
+}
+
+// showProblem shows problems, one per line, and the tab of the first one.
+func (te *targetEditor) showProblem(s string) {
+	te.setProblem(s, widget.DangerImportance)
+	if i := fieldTab(s); i >= 0 {
+		te.tabs.SelectIndex(i)
+	}
+}
+
+// tabOrder sorts problems by their tab; those of no tab go last.
+func tabOrder(problem string) int {
+	if i := fieldTab(problem); i >= 0 {
+		return i
+	}
+	return tabPreview
+}
+
+// fieldTab is the tab that holds the field a problem starts with, or -1.
+func fieldTab(problem string) int {
+	field, _, _ := strings.Cut(problem, ":")
+	field, _, _ = strings.Cut(field, ".")
+	field, _, _ = strings.Cut(field, "[")
+	switch field {
+	case "name", "enabled", "method", "url", "preset":
+		return tabGeneral
+	case "query", "headers", "body":
+		return tabRequest
+	case "auth":
+		return tabAuth
+	case "tls", "timeout", "follow_redirects":
+		return tabTransport
+	case "success":
+		return tabResponse
+	case "retry", "async", "signing":
+		return tabAdvanced
+	}
+	return -1
+}
+
+// showTargetEditor opens the editor on orig, or on a new target when orig
+// is nil.
+func (w *Window) showTargetEditor(orig *actions.Target) *targetEditor {
+	var d dialog.Dialog
+	te := w.newTargetEditor(orig, func() { d.Hide() })
+	title := "New target"
+	if orig != nil {
+		title = "Edit target: " + orig.Name
+	}
+	d = dialog.NewCustomWithoutButtons(title, te.content, w.Window)
+	size := w.Canvas().Size()
+	d.Resize(fyne.NewSize(min(880, size.Width-40), min(680, size.Height-40)))
+	d.Show()
+	return te
+}
