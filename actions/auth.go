@@ -19,6 +19,21 @@ import (
 // field by mistake is refused rather than saved and exported.
 type SecretRef string
 
+// SecretRefs returns the secret references t holds, by field
+// ("auth.password", "signing.secret"...), leaving out empty ones.
+func (t Target) SecretRefs() map[string]SecretRef {
+	m := map[string]SecretRef{}
+	for field, ref := range map[string]SecretRef{
+		"auth.password": t.Auth.Password, "auth.token": t.Auth.Token, "auth.key": t.Auth.Key,
+		"auth.client_secret": t.Auth.ClientSecret, "signing.secret": t.Signing.Secret,
+	} {
+		if ref != "" {
+			m[field] = ref
+		}
+	}
+	return m
+}
+
 // SecretSource gives the value of a secret reference. storage/secrets'
 // Sources is one.
 type SecretSource interface {

@@ -312,7 +312,15 @@ func TestBinaryTestAndFire(t *testing.T) {
 		t.Errorf("log = %+v, want the one fired attempt", as)
 	}
 
-	for _, args := range [][]string{{"test", "Nope"}, {"fire", "Nope"}} {
+	out, errs, code = run(t, bin, "", "--data-dir", data, "targets", "delete", "door bell")
+	if code != 0 || !strings.Contains(out, "deleted target") {
+		t.Errorf("targets delete: exit %d\n%s%s", code, out, errs)
+	}
+	out, _, _ = run(t, bin, "", "--data-dir", data, "targets", "export")
+	if strings.Contains(out, "Door bell") {
+		t.Errorf("export after delete still has the target:\n%s", out)
+	}
+	for _, args := range [][]string{{"test", "Nope"}, {"fire", "Nope"}, {"targets", "delete", "Nope"}} {
 		_, errs, code = run(t, bin, "", append([]string{"--data-dir", data}, args...)...)
 		if code != 1 || !strings.Contains(errs, `no target named "Nope"`) {
 			t.Errorf("%v: exit %d, %s", args, code, errs)

@@ -72,6 +72,7 @@ Usage:
   buttonhook [global flags] targets import FILE|-
   buttonhook [global flags] targets export
   buttonhook [global flags] targets list
+  buttonhook [global flags] targets delete NAME
   buttonhook [global flags] log [--json] [--limit N]
   buttonhook [global flags] devices [--json]
   buttonhook [global flags] test [--json] NAME  send the target once with sample values (not logged)

@@ -98,6 +98,7 @@ type api interface {
 	Devices() ([]engine.DeviceState, error)
 	Test(ctx context.Context, name string) (engine.TestReport, error)
 	Fire(ctx context.Context, name string) (storage.Attempt, error)
+	DeleteTarget(name string) error
 }
 
 // local serves the scripting commands from the data directory when no
@@ -111,6 +112,7 @@ type local struct {
 func (l local) Export() (engine.Config, error)                      { return l.e.Export(), nil }
 func (l local) Import(c engine.Config) error                        { return l.e.Import(c) }
 func (l local) Attempts(q storage.Query) ([]storage.Attempt, error) { return l.e.Attempts(q) }
+func (l local) DeleteTarget(name string) error                      { return l.e.DeleteTarget(name) }
 func (l local) Fire(ctx context.Context, name string) (storage.Attempt, error) {
 	return l.e.Fire(ctx, name)
 }
@@ -153,7 +155,7 @@ func connect(g Globals, logger *slog.Logger) (api, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := engine.New(engine.Options{Logger: logger, Store: db, Secrets: secrets.NewSources()})
+	e, err := engine.New(engine.Options{Logger: logger, Store: db, Secrets: secrets.NewSources(), SecretStore: secrets.Keyring{}})
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -163,7 +165,7 @@ func connect(g Globals, logger *slog.Logger) (api, func(), error) {
 
 func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
 	if len(args) == 0 {
-		return usagef("targets needs a command: import FILE|-, export or list")
+		return usagef("targets needs a command: import FILE|-, export, list or delete NAME")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -185,6 +187,20 @@ func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
 		}
 		fmt.Fprintf(env.Stdout, "imported %d target(s), %d binding(s), %d serial port(s)\n", len(cfg.Targets), len(cfg.Bindings), len(cfg.SerialPorts))
 		return nil
+	case "delete":
+		if len(args) != 1 {
+			return usagef("usage: buttonhook targets delete NAME")
+		}
+		a, done, err := connect(g, logger)
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := a.DeleteTarget(args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "deleted target %s, its bindings and its keyring secrets\n", args[0])
+		return nil
 	case "export", "list":
 		if len(args) != 0 {
 			return usagef("usage: buttonhook targets %s", sub)
@@ -205,7 +221,7 @@ func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
 		}
 		return listTargets(env.Stdout, cfg)
 	default:
-		return usagef("unknown targets command %q: use import, export or list", sub)
+		return usagef("unknown targets command %q: use import, export, list or delete", sub)
 	}
 }
 

@@ -45,7 +45,7 @@ func OpenRuntime(g Globals, logger *slog.Logger, drivers ...device.Driver) (*Run
 	sender := actions.NewSender(secrets.NewSources())
 	e, err := engine.New(engine.Options{
 		Logger: logger, Store: db, Sender: sender, Ports: sd, ExtraPorts: g.Serial,
-		Drivers: append([]device.Driver{sd}, drivers...),
+		Drivers: append([]device.Driver{sd}, drivers...), SecretStore: secrets.Keyring{},
 	})
 	if err != nil {
 		db.Close()

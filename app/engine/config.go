@@ -148,15 +148,8 @@ func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange,
 	seen := map[string]int{}
 	for i, t := range in.Targets {
 		path := fmt.Sprintf("targets[%d]", i)
-		if err := t.Validate(); err != nil {
-			var ve actions.ValidationError
-			if errors.As(err, &ve) {
-				for _, fe := range ve {
-					errs = append(errs, path+"."+fe.Error())
-				}
-			} else {
-				errs = append(errs, path+": "+err.Error())
-			}
+		if ps := targetProblems(path, t); len(ps) > 0 {
+			errs = append(errs, ps...)
 			continue
 		}
 		key := strings.ToLower(t.Name)
@@ -230,6 +223,23 @@ func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange,
 	}
 	out.sort()
 	return out, changes, nil
+}
+
+// targetProblems lists t's validation problems, each with its path.
+func targetProblems(path string, t actions.Target) []string {
+	err := t.Validate()
+	if err == nil {
+		return nil
+	}
+	var ve actions.ValidationError
+	if !errors.As(err, &ve) {
+		return []string{path + ": " + err.Error()}
+	}
+	ps := make([]string, len(ve))
+	for i, fe := range ve {
+		ps[i] = path + "." + fe.Error()
+	}
+	return ps
 }
 
 func docChange(kind, id string, v any) storage.ConfigChange {

@@ -53,7 +53,10 @@ type Options struct {
 	// Sender sends requests; default: an actions.Sender over Secrets.
 	Sender  Sender
 	Secrets actions.SecretSource
-	Drivers []device.Driver
+	// SecretStore deletes the keyring secrets of deleted targets; nil leaves
+	// them in place.
+	SecretStore SecretDeleter
+	Drivers     []device.Driver
 	// Ports receives the configured serial ports plus ExtraPorts.
 	Ports      PortSetter
 	ExtraPorts []string // from the command line (--serial); not saved
@@ -94,7 +97,8 @@ type Engine struct {
 
 	bus bus
 
-	counters counters
+	counters    counters
+	secretStore SecretDeleter
 
 	callbacks    *actions.Callbacks
 	callbackBase atomic.Pointer[string]
@@ -134,6 +138,7 @@ func New(o Options) (*Engine, error) {
 		manager: device.NewManager(o.Logger, o.ScanInterval, o.Drivers...),
 		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
 		config: cfg, devices: map[string]*DeviceState{}, callbacks: actions.NewCallbacks(),
+		secretStore: o.SecretStore,
 	}
 	e.SetCallbackBase(o.CallbackBase)
 	e.applyPorts()

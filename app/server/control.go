@@ -41,6 +41,7 @@ type Engine interface {
 	Devices() []engine.DeviceState
 	Test(ctx context.Context, name string) (actions.Result, error)
 	Fire(ctx context.Context, name string) (storage.Attempt, error)
+	DeleteTarget(idOrName string) error
 }
 
 // ControlHandler returns the control API over e.
@@ -77,6 +78,13 @@ func ControlHandler(e Engine) http.Handler {
 		writeJSON(w, as)
 	})
 	mux.HandleFunc("GET /v1/devices", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.Devices()) })
+	mux.HandleFunc("DELETE /v1/targets/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.DeleteTarget(r.PathValue("name")); err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	// Test and fire run as long as the target's deadline, tries and async
 	// wait allow; the engine bounds them.
 	mux.HandleFunc("POST /v1/targets/{name}/test", func(w http.ResponseWriter, r *http.Request) {
@@ -235,4 +243,9 @@ func (c *Client) Fire(ctx context.Context, name string) (storage.Attempt, error)
 	var a storage.Attempt
 	err := c.doCtx(ctx, "POST", "/v1/targets/"+url.PathEscape(name)+"/fire", nil, &a)
 	return a, err
+}
+
+// DeleteTarget deletes the named target in the running instance.
+func (c *Client) DeleteTarget(name string) error {
+	return c.do("DELETE", "/v1/targets/"+url.PathEscape(name), nil, nil)
 }

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -97,7 +98,13 @@ func (w *Window) newTargetEditor(orig *actions.Target, done func()) *targetEdito
 	te.save.Importance = widget.HighImportance
 	te.cancel = widget.NewButton("Cancel", func() { te.cancelled = true; done() })
 	te.messages = container.NewVBox(te.warnings, te.problem)
-	buttons := container.NewVBox(layout.NewSpacer(), container.NewHBox(te.cancel, te.save))
+	row := container.NewHBox(te.cancel, te.save)
+	if orig != nil {
+		del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), te.confirmDelete)
+		del.Importance = widget.DangerImportance
+		row = container.NewHBox(del, layout.NewSpacer(), te.cancel, te.save)
+	}
+	buttons := container.NewVBox(layout.NewSpacer(), row)
 	te.bottom = container.NewBorder(nil, nil, nil, buttons, capped(te.messages, 120))
 	te.content = container.NewBorder(nil, te.bottom, nil, nil, te.tabs)
 
@@ -106,9 +113,7 @@ func (w *Window) newTargetEditor(orig *actions.Target, done func()) *targetEdito
 		te.auth.set(orig.Auth)
 		te.tr.set(*orig)
 		te.resp.set(*orig)
-		// Targets are saved by name: a new name would make a new target.
-		te.req.name.Disable()
-		te.req.nameRow.setHint("A target's name cannot be changed yet.")
+		te.req.nameRow.setHint("Renaming keeps the target's bindings, secrets and log.")
 	}
 	te.ready = true
 	te.changed()
@@ -162,8 +167,12 @@ func (te *targetEditor) read() (actions.Target, []secretWrite, []string) {
 	problems := te.tr.read(&t)
 	problems = append(problems, te.resp.read(&t)...)
 	var writes []secretWrite
+	owner := t.Name // whose keyring names the editor made: the saved name, if renamed
+	if te.orig != nil {
+		owner = te.orig.Name
+	}
 	ref := func(s *secretField) actions.SecretRef {
-		name, ok := ownedSecret(s.existing, t.Name, s.field)
+		name, ok := ownedSecret(s.existing, owner, s.field)
 		if !ok {
 			name = secretName(t.Name, te.key, s.field)
 		}
@@ -249,7 +258,11 @@ func reported(problems []string, field string) bool {
 
 // commit saves t, whose new secrets are stored, and closes the editor.
 func (te *targetEditor) commit(t actions.Target, stored []secretWrite) {
-	if err := te.w.eng.SaveTarget(t); err != nil {
+	save := te.w.eng.SaveTarget
+	if te.orig != nil {
+		save = te.w.eng.UpdateTarget // by ID: a new name renames it
+	}
+	if err := save(t); err != nil {
 		te.saving.Add(1)
 		go func() { defer te.saving.Done(); te.forget(stored) }()
 		te.showProblem(problemText(err))
@@ -273,7 +286,7 @@ func (te *targetEditor) commit(t actions.Target, stored []secretWrite) {
 func (te *targetEditor) forget(stored []secretWrite) {
 	old := map[string]bool{}
 	if te.orig != nil {
-		for _, ref := range secretRefs(*te.orig) {
+		for _, ref := range te.orig.SecretRefs() {
 			old[strings.TrimPrefix(string(ref), "keyring:")] = true
 		}
 	}
@@ -291,11 +304,11 @@ func (te *targetEditor) deleteUnused(saved actions.Target) {
 		return
 	}
 	inUse := map[actions.SecretRef]bool{}
-	for _, ref := range secretRefs(saved) {
+	for _, ref := range saved.SecretRefs() {
 		inUse[ref] = true
 	}
 	var names []string
-	for field, ref := range secretRefs(*te.orig) {
+	for field, ref := range te.orig.SecretRefs() {
 		if name, ok := ownedSecret(ref, te.orig.Name, field); ok && !inUse[ref] && !inUse[actions.SecretRef("keyring:"+name)] {
 			names = append(names, name)
 		}
@@ -315,20 +328,6 @@ func (te *targetEditor) deleteUnused(saved actions.Target) {
 			}
 		}
 	}()
-}
-
-// secretRefs are t's secret references by field.
-func secretRefs(t actions.Target) map[string]actions.SecretRef {
-	m := map[string]actions.SecretRef{
-		"auth.password": t.Auth.Password, "auth.token": t.Auth.Token, "auth.key": t.Auth.Key,
-		"auth.client_secret": t.Auth.ClientSecret, "signing.secret": t.Signing.Secret,
-	}
-	for k, v := range m {
-		if v == "" {
-			delete(m, k)
-		}
-	}
-	return m
 }
 
 func (te *targetEditor) setProblem(s string, imp widget.Importance) {
@@ -390,4 +389,22 @@ func (w *Window) showTargetEditor(orig *actions.Target) *targetEditor {
 	d.Resize(fyne.NewSize(min(880, size.Width-40), min(680, size.Height-40)))
 	d.Show()
 	return te
+}
+
+// confirmDelete asks before deleting the edited target, its bindings and
+// the keyring secrets only it used.
+func (te *targetEditor) confirmDelete() {
+	name := te.orig.Name
+	msg := fmt.Sprintf("Delete %s? Its bindings go too, and the secrets it keeps in the OS keyring.\nIts attempts stay in the log.", name)
+	dialog.ShowConfirm("Delete target", msg, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := te.w.eng.DeleteTarget(te.orig.ID); err != nil {
+			te.showProblem(err.Error())
+			return
+		}
+		te.w.setStatus("Deleted target " + name + ".")
+		te.done()
+	}, te.w.Window)
 }

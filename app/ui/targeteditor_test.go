@@ -190,9 +190,6 @@ func TestEditingRoundTripsEveryField(t *testing.T) {
 			orig := targetNamed(t, e, in.Name)
 			closed := false
 			te := w.newTargetEditor(&orig, func() { closed = true })
-			if te.req.name.Disabled() != true {
-				t.Errorf("the name can be edited, but a new name would save a new target")
-			}
 			test.Tap(te.save)
 			waitFor(t, &te.saving, "the save")
 			if !closed {
@@ -209,6 +206,53 @@ func TestEditingRoundTripsEveryField(t *testing.T) {
 	}
 	if vals, deleted := store.snapshot(); len(vals) != 0 || len(deleted) != 0 {
 		t.Errorf("unchanged saves touched the keyring: set %v, deleted %v", vals, deleted)
+	}
+}
+
+func TestRenameThenDelete(t *testing.T) {
+	w, e := newWindow(t)
+	if err := e.Import(engine.Config{Targets: []actions.Target{{Name: "Door", Enabled: true, Method: "GET", URL: "http://127.0.0.1/door"}},
+		Bindings: []engine.Binding{{Button: 1, Target: "Door"}}}); err != nil {
+		t.Fatal(err)
+	}
+	orig := targetNamed(t, e, "Door")
+	closed := false
+	te := w.newTargetEditor(&orig, func() { closed = true })
+	te.req.name.SetText("Front door")
+	test.Tap(te.save)
+	if !closed {
+		t.Fatalf("rename kept the dialog open: %q", te.problem.Text)
+	}
+	c := e.Export()
+	if len(c.Targets) != 1 || c.Targets[0].ID != orig.ID || c.Targets[0].Name != "Front door" || c.Bindings[0].Target != "Front door" {
+		t.Fatalf("after rename: %+v, want one target, same id, bound as Front door", c)
+	}
+
+	renamed := targetNamed(t, e, "Front door")
+	closed = false
+	te = w.newTargetEditor(&renamed, func() { closed = true })
+	del := findButton(te.content, "Delete")
+	if del == nil {
+		t.Fatal("the editor of a saved target has no Delete button")
+	}
+	test.Tap(del)
+	top := w.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("Delete asked nothing")
+	}
+	if len(e.Config().Targets) != 1 {
+		t.Fatal("the target was deleted before confirming")
+	}
+	yes := findButton(top, "Yes")
+	if yes == nil {
+		t.Fatal("the confirmation has no Yes button")
+	}
+	test.Tap(yes)
+	if c := e.Config(); !closed || len(c.Targets) != 0 || len(c.Bindings) != 0 {
+		t.Errorf("after delete: closed=%v, config %+v", closed, c)
+	}
+	if te := w.newTargetEditor(nil, func() {}); findButton(te.content, "Delete") != nil {
+		t.Errorf("a new target's editor offers Delete")
 	}
 }
 

@@ -30,6 +30,8 @@ type Engine interface {
 	Attempts(storage.Query) ([]storage.Attempt, error)
 	Subscribe(buf int) (<-chan engine.Event, func())
 	SaveTarget(actions.Target) error
+	UpdateTarget(actions.Target) error
+	DeleteTarget(idOrName string) error
 	SaveBinding(engine.Binding) error
 	AddSerialPort(path string) error
 	TestTarget(ctx context.Context, t actions.Target) actions.Result

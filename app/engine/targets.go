@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+// SecretDeleter deletes secrets from the OS keyring by name (storage/secrets'
+// Keyring is one).
+type SecretDeleter interface {
+	Delete(name string) error
+}
+
+// UpdateTarget saves t over the configured target with t's ID: a new name
+// renames it (its bindings and secrets follow it, as they refer to the ID
+// and to their own names). Its creation time is kept and its version goes
+// up. Problems are reported as an ImportError.
+func (e *Engine) UpdateTarget(t actions.Target) error {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	c := e.Config()
+	i := slices.IndexFunc(c.Targets, func(o actions.Target) bool { return o.ID == t.ID })
+	if t.ID == "" || i < 0 {
+		return fmt.Errorf("no target with id %q: it may have been deleted", t.ID)
+	}
+	errs := ImportError(targetProblems("targets[0]", t))
+	if other, ok := c.targetByName(t.Name); ok && other.ID != t.ID {
+		errs = append(errs, fmt.Sprintf("targets[0].name: %q is the name of another target", other.Name))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	old := c.Targets[i]
+	t.Created, t.Version, t.Updated = old.Created, old.Version+1, time.Now().UTC()
+	c.Targets[i] = t
+	if err := e.store.ApplyConfig([]storage.ConfigChange{docChange(kindTarget, t.ID, t)}); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	c.sort()
+	e.setConfig(c)
+	return nil
+}
+
+// DeleteTarget deletes the target with the given ID or name and its
+// bindings, then the OS-keyring secrets it referred to that no other target
+// uses. A secret that cannot be deleted is reported as a notice; the target
+// is gone either way.
+func (e *Engine) DeleteTarget(idOrName string) error {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	c := e.Config()
+	t, ok := c.target(idOrName)
+	if !ok {
+		if t, ok = c.targetByName(idOrName); !ok {
+			return fmt.Errorf("no target named %q (see buttonhook targets list)", idOrName)
+		}
+	}
+	changes := []storage.ConfigChange{{Kind: kindTarget, ID: t.ID}}
+	c.Targets = slices.DeleteFunc(c.Targets, func(o actions.Target) bool { return o.ID == t.ID })
+	c.Bindings = slices.DeleteFunc(c.Bindings, func(b Binding) bool {
+		if b.Target == t.ID {
+			changes = append(changes, storage.ConfigChange{Kind: kindBinding, ID: b.ID})
+			return true
+		}
+		return false
+	})
+	if err := e.store.ApplyConfig(changes); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	e.setConfig(c)
+	e.deleteSecrets(t, c.Targets)
+	return nil
+}
+
+// deleteSecrets deletes the keyring secrets of a deleted target that none
+// of the remaining targets uses.
+func (e *Engine) deleteSecrets(gone actions.Target, remaining []actions.Target) {
+	if e.secretStore == nil {
+		return
+	}
+	used := map[actions.SecretRef]bool{}
+	for _, t := range remaining {
+		for _, ref := range t.SecretRefs() {
+			used[ref] = true
+		}
+	}
+	for field, ref := range gone.SecretRefs() {
+		name, isKeyring := strings.CutPrefix(string(ref), "keyring:")
+		if !isKeyring || used[ref] {
+			continue
+		}
+		if err := e.secretStore.Delete(name); err != nil {
+			e.log.Warn("cannot delete a deleted target's secret", "target", gone.Name, "field", field, "err", err)
+			e.bus.publish(Event{Kind: Notice, Message: fmt.Sprintf("Deleted %s, but its secret %s (%s) could not be deleted from the keyring: %v", gone.Name, name, field, err)})
+		}
+	}
+}
+
+// setConfig installs a saved config and tells subscribers.
+func (e *Engine) setConfig(c Config) {
+	e.cfg.Lock()
+	e.config = c
+	e.cfg.Unlock()
+	e.bus.publish(Event{Kind: ConfigChanged})
+}
