@@ -132,12 +132,16 @@ func (a Auth) validate(add adder) {
 	}
 }
 
+// notARef explains a secret field that holds no reference. It does not
+// repeat the value: that may be the secret itself.
+const notARef = "is not a secret reference: write keyring:NAME or env:NAME (the secret itself is never stored in a target)"
+
 func validateSecretRef(field string, ref SecretRef, add adder) {
 	switch {
 	case ref == "":
 		add(field, "is required: name a secret, as keyring:NAME or env:NAME")
 	case !validRef(ref):
-		add(field, "%q is not a secret reference: write keyring:NAME or env:NAME", ref)
+		add(field, notARef)
 	}
 }
 

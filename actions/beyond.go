@@ -34,7 +34,7 @@ type Retry struct {
 
 func (r Retry) validate(add adder) {
 	if r.MaxTries < 0 || r.MaxTries > MaxTries {
-		add("retry.max_tries", "must be between 1 and %d", MaxTries)
+		add("retry.max_tries", "must be between 1 and %d (0 or 1: no retries)", MaxTries)
 	}
 }
 
@@ -45,7 +45,7 @@ type Signing struct {
 
 func (s Signing) validate(add adder) {
 	if s.Secret != "" && !validRef(s.Secret) {
-		add("signing.secret", "%q is not a secret reference: write keyring:NAME or env:NAME", s.Secret)
+		add("signing.secret", notARef)
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -114,8 +116,10 @@ func (t Target) Validate() error {
 		t = t.Preset.apply(t)
 	}
 	var errs ValidationError
+	reported := map[string]bool{}
 	var add adder = func(field, format string, args ...any) {
 		errs = append(errs, FieldError{field, fmt.Sprintf(format, args...)})
+		reported[field] = true
 	}
 	switch {
 	case strings.TrimSpace(t.Name) == "":
@@ -150,6 +154,14 @@ func (t Target) Validate() error {
 	t.Signing.validate(add)
 	if d := t.Timeout.Duration(); t.Timeout != 0 && (d < MinTimeout || d > MaxTimeout) {
 		add("timeout", "must be between %d and %d seconds", int(MinTimeout.Seconds()), int(MaxTimeout.Seconds()))
+	}
+	// Secret fields the auth kind does not use are saved and exported too:
+	// whatever is in them must be a reference, never a pasted secret.
+	refs := t.SecretRefs()
+	for _, field := range slices.Sorted(maps.Keys(refs)) {
+		if !reported[field] && !validRef(refs[field]) {
+			add(field, notARef)
+		}
 	}
 	if len(errs) == 0 {
 		return nil
