@@ -42,6 +42,8 @@ type Binding struct {
 // Config is everything a user configures, as held in the engine and written
 // to an export file.
 type Config struct {
+	// Schema lets a file name its JSON Schema for editors; it is ignored.
+	Schema      string           `json:"$schema,omitempty"`
 	Version     int              `json:"version"`
 	Targets     []actions.Target `json:"targets"`
 	Bindings    []Binding        `json:"bindings"`
