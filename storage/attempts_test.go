@@ -202,6 +202,13 @@ func TestPutAttemptInvalid(t *testing.T) {
 		{"empty status", func(a *Attempt) { a.Status = "" }, `attempt status ""`},
 		{"unknown status", func(a *Attempt) { a.Status = "ok" }, `attempt status "ok"`},
 		{"too big", func(a *Attempt) { a.Error = strings.Repeat("e", MaxValueSize) }, "more than 262144"},
+		{"header value", func(a *Attempt) { a.RequestHeaders = "Authorization: Bearer s3cret" }, "header names only"},
+		{"header list with a value", func(a *Attempt) { a.RequestHeaders = "Accept, X-Api-Key=s3cret" }, "header names only"},
+		{"empty header name", func(a *Attempt) { a.RequestHeaders = "Accept, " }, "header names only"},
+		{"error class sentence", func(a *Attempt) { a.ErrorClass = "Network error" }, "short lowercase word"},
+		{"long error class", func(a *Attempt) { a.ErrorClass = strings.Repeat("e", 33) }, "short lowercase word"},
+		{"NUL in target", func(a *Attempt) { a.TargetID = "t\x001" }, "holds NUL"},
+		{"long target", func(a *Attempt) { a.TargetID = strings.Repeat("t", 257) }, "longer than 256"},
 	}
 	for _, tt := range tests {
 		for _, durable := range []bool{false, true} {

@@ -65,7 +65,7 @@ func (db *DB) DeleteConfig(kind, id string) error {
 // so a later change to the same document wins. It returns once the changes
 // are on disk.
 //
-// The total size of one call is limited to about 1 MB (Badger's batch size
+// The total size of one call is limited to about 600 KB (Badger's batch size
 // for these options); a larger set of changes fails and changes nothing.
 func (db *DB) ApplyConfig(changes []ConfigChange) error {
 	for i, c := range changes {

@@ -45,7 +45,8 @@ func (db *DB) Counts(device string, button int) (Counts, error) {
 
 // PutCounts stores a button's counters. Like PutAttempt it does not wait
 // for the disk; the next durable write (the attempt's final record) carries
-// it there.
+// it there. To store counters in the same transaction as a press's attempts,
+// pass them to PutAttempts or PutAttemptsDurable as ButtonCounts instead.
 func (db *DB) PutCounts(device string, button int, c Counts) error {
 	data, err := json.Marshal(c)
 	if err != nil {

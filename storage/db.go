@@ -1,16 +1,18 @@
 // Package storage keeps Buttonhook's state in an embedded Badger database: the
-// configuration (as opaque JSON documents owned by their callers) and the log of
-// every webhook attempt.
+// configuration (as opaque JSON documents owned by their callers), the log of
+// every webhook attempt with its indexes and per-target counters, and the
+// buttons' press counters.
 //
 // A data directory belongs to one process at a time; Open refuses a directory
 // that another Buttonhook instance holds (ErrLocked). Config writes and
 // PutAttemptDurable are on disk before they return; PutAttempt is fast and
 // survives the death of the process but not a power cut.
 //
-// Keys are laid out by prefix: "m/" for metadata (the schema version), "c/KIND/ID"
-// for config documents, "a/ID" for attempts, whose IDs sort in time order,
-// and "n/DEVICE/BUTTON" for press counters.
-// Values are JSON.
+// Keys are laid out by prefix: "m/" for metadata (the schema version, the
+// number of attempts), "c/KIND/ID" for config documents, "a/ID" for attempts,
+// whose IDs sort in time order, "x/..." for the attempt indexes, "s/TARGET"
+// for per-target counters and "n/DEVICE/BUTTON" for press counters. Values
+// are JSON. docs/storage.md describes the layout and the durability model.
 package storage
 
 import (
@@ -24,12 +26,13 @@ import (
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+	boptions "github.com/dgraph-io/badger/v4/options"
 )
 
 // SchemaVersion is the version of the key and value layout that this package
 // reads and writes. Open writes it into a new data directory and refuses a
 // directory written with a newer one.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // MaxValueSize is the largest encoded config document or attempt, in bytes.
 // Values stay below Badger's value threshold, so they live in the LSM tree and
@@ -60,6 +63,7 @@ var schemaKey = []byte("m/schema")
 type DB struct {
 	dir    string
 	badger *badger.DB
+	log    *slog.Logger
 
 	// mu is held shared by every operation and exclusively by Close, so that
 	// Close waits for operations in flight and later calls see closed.
@@ -71,6 +75,20 @@ type DB struct {
 	// the current memtable's log; holding writeMu keeps any other write from
 	// rotating the memtable between the commit and the Sync.
 	writeMu sync.RWMutex
+
+	// attemptMu serializes the transactions that write attempts, which read
+	// before they write (the old record, the counters): Badger's conflict
+	// detection is off. Held before writeMu, never after.
+	attemptMu sync.Mutex
+
+	// queue gathers durable attempt writes into group-commit rounds.
+	queue commitQueue
+
+	// expireMu keeps expiry runs apart.
+	expireMu sync.Mutex
+
+	// scanLimit is the most entries one Search examines (tests lower it).
+	scanLimit int
 
 	// sync flushes committed writes to disk: badger.DB.Sync, which msyncs
 	// (fdatasync) the memtable's write-ahead log and the value log. Tests
@@ -105,7 +123,7 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: dir, badger: bdb, sync: bdb.Sync}
+	db := &DB{dir: dir, badger: bdb, log: logger, sync: bdb.Sync, scanLimit: ScanLimit}
 	if err := db.checkSchema(); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open data directory %s: %w", dir, err)
@@ -113,27 +131,42 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 	return db, nil
 }
 
-// options returns Badger options sized for a desktop app: about 100-160 MB of
-// RSS under heavy writing instead of Badger's 700 MB (see PLATFORM.md).
+// options returns Badger options sized for a desktop app. Writing a million
+// attempts peaked at 1.37 GB of RSS with the options of schema 1; these keep
+// it near 400 MB, and the files at half the size (see BenchmarkWrite1MPeakRSS
+// and docs/storage.md):
+//   - small memtables and small tables (256 KB, the same at every level):
+//     Badger pools the buffers of its table builders, sized by table, and
+//     compacts with many builders at once;
+//   - zstd on 16 KB blocks: attempts are repetitive JSON and compress about
+//     2.3 times better than with Snappy on 4 KB blocks; the files are mapped
+//     into memory, so their size is also resident memory.
 func options(dir string, logger *slog.Logger) badger.Options {
-	return badger.DefaultOptions(dir).
+	o := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{logger.With(slog.String("component", "badger"))}).
 		WithSyncWrites(false). // synced writes call Sync themselves
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(4 << 20).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(4).
+		WithBaseTableSize(256 << 10).
+		WithBlockSize(16 << 10).
+		WithCompression(boptions.ZSTD).
+		WithZSTDCompressionLevel(1).
 		WithBlockCacheSize(4 << 20).
-		WithIndexCacheSize(2 << 20).
+		WithIndexCacheSize(4 << 20).
 		WithValueLogFileSize(64 << 20).
 		WithNumCompactors(2).
-		// Must stay below Badger's max batch size (15% of MemTableSize) or
-		// Open fails; values smaller than this stay in the LSM tree and its
-		// write-ahead log, never in the value log.
+		// Must stay below Badger's max batch size (15% of MemTableSize:
+		// about 600 KB) or Open fails; values smaller than this stay in the
+		// LSM tree and its write-ahead log, never in the value log.
 		WithValueThreshold(MaxValueSize + 1).
-		// Every transaction here only writes, or only reads.
+		// Transactions that read before they write are serialized by
+		// attemptMu; the others only write, or only read.
 		WithDetectConflicts(false).
 		WithMetricsEnabled(false)
+	o.TableSizeMultiplier = 1 // no With method
+	return o
 }
 
 func openBadger(dir string, logger *slog.Logger) (bdb *badger.DB, err error) {
@@ -199,8 +232,10 @@ func (db *DB) checkSchema() error {
 		return fmt.Errorf("read schema version: %w", err)
 	case found && version > SchemaVersion:
 		return fmt.Errorf("schema version %d is newer than %d: %w", version, SchemaVersion, ErrNewerSchema)
+	case found && version < SchemaVersion:
+		return db.migrate(version)
 	case found:
-		return nil // Version 1 is the only one so far: nothing to migrate.
+		return nil
 	case !empty:
 		return errors.New("not a Buttonhook data directory (it holds data but no schema version)")
 	}

@@ -1,86 +1,21 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
-
-// The test binary re-runs itself as a child process for the tests that need
-// two processes; childEnv selects what the child does.
-const (
-	childEnv    = "BUTTONHOOK_STORAGE_TEST_CHILD"
-	childDirEnv = "BUTTONHOOK_STORAGE_TEST_DIR"
-)
-
-func TestMain(m *testing.M) {
-	switch os.Getenv(childEnv) {
-	case "":
-		os.Exit(m.Run())
-	case "hold":
-		os.Exit(childHold(os.Getenv(childDirEnv)))
-	case "durable":
-		os.Exit(childDurable(os.Getenv(childDirEnv)))
-	default:
-		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", childEnv, os.Getenv(childEnv))
-		os.Exit(2)
-	}
-}
-
-// startChild starts the test binary as a child doing what, on dir.
-func startChild(t *testing.T, what, dir string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout *bufio.Scanner) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd = exec.Command(exe)
-	// GORACE: a race-enabled child would otherwise sleep 1 s at exit.
-	cmd.Env = append(os.Environ(), childEnv+"="+what, childDirEnv+"="+dir, "GORACE=atexit_sleep_ms=0")
-	cmd.Stderr = os.Stderr
-	if stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return cmd, stdin, bufio.NewScanner(out)
-}
-
-// childHold opens dir, says "ready" and keeps it open until stdin closes.
-func childHold(dir string) int {
-	db, err := Open(dir, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Println("ready")
-	io.Copy(io.Discard, os.Stdin)
-	if err := db.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
-}
 
 func openTest(t *testing.T, dir string) *DB {
 	t.Helper()
@@ -143,6 +78,16 @@ func TestMethodsAfterClose(t *testing.T) {
 		{"PutAttemptDurable", func() error { return db.PutAttemptDurable(a) }},
 		{"Attempt", func() error { _, _, err := db.Attempt(a.ID); return err }},
 		{"Attempts", func() error { _, err := db.Attempts(Query{}); return err }},
+		{"PutAttempts", func() error { return db.PutAttempts([]Attempt{a}) }},
+		{"PutAttemptsDurable", func() error { return db.PutAttemptsDurable([]Attempt{a}) }},
+		{"Search", func() error { _, err := db.Search(Query{}); return err }},
+		{"TargetStats", func() error { _, err := db.TargetStats("t"); return err }},
+		{"AllTargetStats", func() error { _, err := db.AllTargetStats(); return err }},
+		{"AttemptCount", func() error { _, err := db.AttemptCount(); return err }},
+		{"WriteCSV", func() error { return db.WriteCSV(io.Discard, Query{}) }},
+		{"WriteJSONLines", func() error { return db.WriteJSONLines(io.Discard, Query{}) }},
+		{"Expire", func() error { _, err := db.Expire(context.Background(), time.Now(), Retention{Days: 1}); return err }},
+		{"CollectGarbage", db.CollectGarbage},
 	}
 	for _, tt := range tests {
 		if err := tt.call(); !errors.Is(err, ErrClosed) {
@@ -199,7 +144,7 @@ func TestOpenWritesSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if got, want := rawKeys(t, dir)[string(schemaKey)], "1"; got != want {
+	if got, want := rawKeys(t, dir)[string(schemaKey)], strconv.Itoa(SchemaVersion); got != want {
 		t.Errorf("schema version = %q, want %q", got, want)
 	}
 }
@@ -212,7 +157,8 @@ func TestOpenRefusesSchema(t *testing.T) {
 		wantIs  error
 		wantMsg string
 	}{
-		{"newer", string(schemaKey), "2", ErrNewerSchema, "schema version 2 is newer than 1"},
+		{"newer", string(schemaKey), strconv.Itoa(SchemaVersion + 1), ErrNewerSchema,
+			fmt.Sprintf("schema version %d is newer than %d", SchemaVersion+1, SchemaVersion)},
 		{"garbage", string(schemaKey), "two", nil, `unreadable schema version "two"`},
 		{"foreign data", "somebody/else", "x", nil, "not a Buttonhook data directory"},
 	}
