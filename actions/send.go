@@ -26,7 +26,10 @@ type Result struct {
 	Body     []byte        // at most MaxResponseBody bytes of the response
 	Err      error         // why it failed when no usable response arrived
 	Tries    int           // how many tries it took (SendWithRetries)
-	reason   string        // why the success rule failed
+	// RequestHeaders names the headers of the request sent (names only:
+	// values may be secret).
+	RequestHeaders []string
+	reason         string // why the success rule failed
 }
 
 // Reason is a one-line explanation of a failed result, for the log and the UI.
@@ -148,10 +151,17 @@ func (s *Sender) Send(ctx context.Context, t Target, tags Tags) Result {
 	}
 	resp, err := s.auth.do(ctx, t, req, client, s.secrets)
 	if err != nil {
-		return fail(classify(ctx, err, t))
+		r := fail(classify(ctx, err, t))
+		r.RequestHeaders = headerNames(req.Header, t)
+		return r
 	}
-	r := Result{Code: resp.StatusCode, Header: resp.Header}
+	sent := req
+	if resp.Request != nil {
+		sent = resp.Request // after auth and redirects
+	}
+	r := Result{Code: resp.StatusCode, Header: resp.Header, RequestHeaders: headerNames(sent.Header, t)}
 	r.Body, err = readResponse(resp)
+	r.Body = scrubbed(r.Body, sent, t, s.secrets)
 	r.Timing = tm.timing()
 	r.Duration = r.Timing.Total
 	if err != nil {
@@ -165,6 +175,22 @@ func (s *Sender) Send(ctx context.Context, t Target, tags Tags) Result {
 		}
 	}
 	return r
+}
+
+// headerNames lists the names of the headers a request carries, with
+// those its auth adds on the way (Authorization for digest, say).
+func headerNames(h http.Header, t Target) []string {
+	names := make([]string, 0, len(h)+1)
+	for k := range h {
+		names = append(names, k)
+	}
+	for _, k := range t.Auth.secretHeaders() {
+		if h.Get(k) == "" {
+			names = append(names, http.CanonicalHeaderKey(k))
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 func classify(ctx context.Context, err error, t Target) error {
