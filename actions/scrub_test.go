@@ -57,3 +57,35 @@ func TestEchoedSecretsAreScrubbed(t *testing.T) {
 		})
 	}
 }
+
+func TestResultClass(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer tlsSrv.Close()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer slow.Close()
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	s := NewSender(memSecrets(nil, nil))
+	defer s.Close()
+	for _, tt := range []struct {
+		name string
+		t    Target
+		want string
+	}{
+		{"ok", Target{Method: "GET", URL: plain.URL, Success: SuccessRule{StatusMin: 404, StatusMax: 404}}, ""},
+		{"http", Target{Method: "GET", URL: plain.URL}, "http"},
+		{"tls", Target{Method: "GET", URL: tlsSrv.URL}, "tls"},
+		{"timeout", Target{Method: "GET", URL: slow.URL, Timeout: 1}, "timeout"},
+		{"network", Target{Method: "GET", URL: dead.URL}, "network"},
+		{"secret", Target{Method: "GET", URL: plain.URL, Auth: Auth{Kind: AuthBearer, Token: "keyring:none"}}, "secret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.t.Name = "x"
+			if got := s.Send(context.Background(), tt.t, Tags{}).Class(); got != tt.want {
+				t.Errorf("Class() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -44,6 +44,43 @@ func (r Result) Reason() string {
 	}
 }
 
+// Class is a one-word kind of failure for the attempt log: "" for a
+// success, then "secret" (a secret could not be read: nothing was sent),
+// "auth" (no OAuth token), "timeout", "tls", "network" (no response), or
+// "http" (a response that failed the success rule).
+func (r Result) Class() string {
+	var ce *tls.CertificateVerificationError
+	var pe *pinMismatchError
+	var ue *untrustedError
+	var re tls.RecordHeaderError
+	var ae tls.AlertError
+	var te *tlsError
+	switch {
+	case r.OK:
+		return ""
+	case r.Err == nil:
+		return "http"
+	case errors.Is(r.Err, ErrSecretMissing):
+		return "secret"
+	case errors.Is(r.Err, ErrOAuthToken):
+		return "auth"
+	case errors.Is(r.Err, ErrTimeout):
+		return "timeout"
+	case errors.As(r.Err, &te) || errors.As(r.Err, &ce) || errors.As(r.Err, &pe) || errors.As(r.Err, &ue) || errors.As(r.Err, &re) || errors.As(r.Err, &ae):
+		return "tls"
+	case r.Code != 0:
+		return "http"
+	default:
+		return "network"
+	}
+}
+
+// tlsError marks a failed TLS handshake.
+type tlsError struct{ err error }
+
+func (e *tlsError) Error() string { return e.err.Error() }
+func (e *tlsError) Unwrap() error { return e.err }
+
 // ErrTimeout is wrapped by the error of an attempt that ran out of time.
 var ErrTimeout = errors.New("timed out")
 
@@ -203,7 +240,7 @@ func classify(ctx context.Context, err error, t Target) error {
 	}
 	var ce *tls.CertificateVerificationError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("TLS certificate not trusted: %v", ce.Err)
+		return &tlsError{fmt.Errorf("TLS certificate not trusted: %w", ce.Err)}
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
