@@ -75,11 +75,11 @@ func (p *presser) awaitCallback(ctx context.Context, a storage.Attempt, cb *call
 	a.Message = r.Message
 	switch {
 	case err != nil:
-		a.Status, a.Error = storage.StatusFailed, err.Error()
+		a.Status, a.Error, a.ErrorClass = storage.StatusFailed, err.Error(), storage.ErrorCallback
 	case r.OK:
 		a.Status = storage.StatusOK
 	default:
-		a.Status, a.Error = storage.StatusFailed, "the callback reported failure"
+		a.Status, a.Error, a.ErrorClass = storage.StatusFailed, "the callback reported failure", storage.ErrorCallback
 		if r.Message != "" {
 			a.Error += ": " + r.Message
 		}

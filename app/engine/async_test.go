@@ -201,3 +201,30 @@ func TestAsyncTestRunShowsPlaceholderCallback(t *testing.T) {
 		t.Errorf("a test run registered %d callbacks", n)
 	}
 }
+
+func TestAttemptRecordsRequestAndResponseDetails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, "upstream é down "+strings.Repeat("x", storage.MaxResponseExcerpt))
+	}))
+	defer srv.Close()
+	r := newRig(t, Options{})
+	if err := r.e.Import(Config{Targets: []actions.Target{{Name: "Door", Enabled: true, Method: "POST", URL: srv.URL,
+		Headers: []actions.KV{{Key: "x-source", Value: "test"}}, Body: actions.Body{Kind: actions.BodyJSON, JSON: `{}`}}, asyncTarget(srv.URL, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.e.Fire(context.Background(), "Door")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged, _, _ := r.db.Attempt(a.ID)
+	if logged.ErrorClass != storage.ErrorHTTP || logged.RequestHeaders != "Content-Type, User-Agent, X-Source" ||
+		!strings.HasPrefix(logged.Response, "upstream é down x") || !logged.ResponseTruncated || len(logged.Response) > storage.MaxResponseExcerpt ||
+		logged.Timing.Total <= 0 || logged.Timing.FirstByte <= 0 {
+		t.Errorf("logged = %+v, want class http, header names, a cut response and timing", logged)
+	}
+	a, _ = r.e.Fire(context.Background(), "Deploy") // async with no callback server
+	if a.ErrorClass != storage.ErrorCallback {
+		t.Errorf("async without a server: class %q, want callback", a.ErrorClass)
+	}
+}

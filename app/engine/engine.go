@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -30,6 +31,12 @@ type Store interface {
 	ApplyConfig([]storage.ConfigChange) error
 	Counts(device string, button int) (storage.Counts, error)
 	PutCounts(device string, button int, c storage.Counts) error
+	PutAttempts(as []storage.Attempt, counts ...storage.ButtonCounts) error
+	Search(storage.Query) (storage.Page, error)
+	AllTargetStats() (map[string]storage.Stats, error)
+	WriteCSV(w io.Writer, q storage.Query) error
+	WriteJSONLines(w io.Writer, q storage.Query) error
+	RunMaintenance(ctx context.Context, m storage.Maintenance) error
 }
 
 // Sender runs attempts of targets.
@@ -69,6 +76,9 @@ type Options struct {
 	// CallbackBase is the URL async callbacks are addressed to (the local
 	// server); "" until one runs. See SetCallbackBase.
 	CallbackBase string
+	// Retention says which attempts the log keeps; zero means
+	// storage.DefaultRetention (90 days).
+	Retention storage.Retention
 	// StopGrace is how long requests in flight may finish after Run's context
 	// is cancelled before they are cut. Default 2 s.
 	StopGrace time.Duration
@@ -99,6 +109,7 @@ type Engine struct {
 
 	counters    counters
 	secretStore SecretDeleter
+	retention   storage.Retention
 
 	callbacks    *actions.Callbacks
 	callbackBase atomic.Pointer[string]
@@ -125,6 +136,9 @@ func New(o Options) (*Engine, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 4
 	}
+	if o.Retention == (storage.Retention{}) {
+		o.Retention = storage.DefaultRetention
+	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = 2 * time.Second
 	}
@@ -138,7 +152,7 @@ func New(o Options) (*Engine, error) {
 		manager: device.NewManager(o.Logger, o.ScanInterval, o.Drivers...),
 		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
 		config: cfg, devices: map[string]*DeviceState{}, callbacks: actions.NewCallbacks(),
-		secretStore: o.SecretStore,
+		secretStore: o.SecretStore, retention: o.Retention,
 	}
 	e.SetCallbackBase(o.CallbackBase)
 	e.applyPorts()
@@ -211,6 +225,21 @@ func (e *Engine) applyPorts() {
 // Attempts lists logged attempts, newest first.
 func (e *Engine) Attempts(q storage.Query) ([]storage.Attempt, error) { return e.store.Attempts(q) }
 
+// Search returns a page of the attempt log: filtered, sorted, with a cursor.
+func (e *Engine) Search(q storage.Query) (storage.Page, error) { return e.store.Search(q) }
+
+// TargetStats returns each target's counters (attempts, OK, failed, last
+// triggered), by target ID.
+func (e *Engine) TargetStats() (map[string]storage.Stats, error) { return e.store.AllTargetStats() }
+
+// WriteCSV writes every attempt q matches as CSV.
+func (e *Engine) WriteCSV(w io.Writer, q storage.Query) error { return e.store.WriteCSV(w, q) }
+
+// WriteJSONLines writes every attempt q matches as JSON, one per line.
+func (e *Engine) WriteJSONLines(w io.Writer, q storage.Query) error {
+	return e.store.WriteJSONLines(w, q)
+}
+
 // Devices lists the devices seen since start, attached first.
 func (e *Engine) Devices() []DeviceState {
 	e.devMu.Lock()
@@ -245,6 +274,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(e.grace, cancelSends) })
 	defer stop()
 
+	maintDone := make(chan struct{})
+	go func() { // retention and value-log GC, until ctx is done
+		defer close(maintDone)
+		if err := e.store.RunMaintenance(ctx, storage.Maintenance{Retention: e.retention}); err != nil && !errors.Is(err, storage.ErrClosed) {
+			e.log.Warn("log maintenance stopped", "err", err)
+		}
+	}()
+	defer func() { <-maintDone }()
+
 	p := &presser{e: e, queues: map[buttonKey]chan job{}}
 	gestures := device.NewGestureDetector(e.timing, e.wants, func(id string, button int, g device.Gesture, at time.Time) {
 		p.press(ctx, sendCtx, id, button, g, at)
@@ -267,16 +305,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	return err
 }
 
-// interruptedScan is how many of the newest attempts closeInterrupted looks
-// at. Results are logged in press order, so a Waiting attempt left by a crash
-// is among the newest.
-const interruptedScan = 1000
-
 // closeInterrupted marks attempts that were left Waiting (Buttonhook stopped
 // or crashed before their result was known) as Failed, so none stays
 // "Waiting" forever.
 func (e *Engine) closeInterrupted() {
-	as, err := e.store.Attempts(storage.Query{Limit: interruptedScan})
+	as, err := e.store.Attempts(storage.Query{Status: storage.StatusWaiting, Limit: storage.MaxLimit})
 	if err != nil {
 		e.log.Warn("cannot check the log for interrupted attempts", "err", err)
 		return

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptrace"
 	"strings"
@@ -129,7 +130,7 @@ func (p *presser) newAttempt(j job, t actions.Target) storage.Attempt {
 func (p *presser) refuse(j job, reason string) {
 	for _, t := range j.targets {
 		a := p.newAttempt(j, t)
-		a.Status, a.Error, a.Finished = storage.StatusFailed, reason, time.Now()
+		a.Status, a.Error, a.ErrorClass, a.Finished = storage.StatusFailed, reason, storage.ErrorRefused, time.Now()
 		p.finish(a)
 	}
 	p.e.log.Warn("press refused", "device", j.deviceID, "button", j.button, "reason", reason)
@@ -192,15 +193,15 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 	}
 	timeout.Stop()
 	p.led(j, device.LEDBusy)
+	var bc []storage.ButtonCounts
 	if j.deviceID != "" {
-		if err := p.e.store.PutCounts(k.device, k.button, counts); err != nil {
-			p.e.log.Warn("cannot store press counters", "device", k.device, "button", k.button, "err", err)
-		}
+		bc = append(bc, storage.ButtonCounts{Device: k.device, Button: k.button, Counts: counts})
+	}
+	// The Waiting records and the counters, in one transaction.
+	if err := p.e.store.PutAttempts(attempts, bc...); err != nil {
+		p.e.log.Warn("cannot log waiting attempts", "device", k.device, "button", k.button, "err", err)
 	}
 	for _, a := range attempts {
-		if err := p.e.store.PutAttempt(a); err != nil {
-			p.e.log.Warn("cannot log waiting attempt", "id", a.ID, "err", err)
-		}
 		p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
 	}
 	allOK := true
@@ -208,11 +209,8 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 	for i, ch := range results {
 		r := <-ch
 		a := &attempts[i]
-		a.Code, a.Duration, a.Finished, a.Error, a.Tries = r.Code, r.Duration, time.Now(), r.Reason(), r.Tries
-		a.Status = storage.StatusOK
-		if !r.OK {
-			a.Status = storage.StatusFailed
-		}
+		a.Finished = time.Now()
+		record(a, r)
 		if cb := callbacks[i]; cb != nil {
 			if r.OK { // accepted: the callback decides
 				done := make(chan storage.Attempt, 1)
@@ -247,6 +245,26 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 	return attempts
 }
 
+// record puts a result into its attempt: status, code, error and its
+// class, timing, the request's header names and the start of the response.
+func record(a *storage.Attempt, r actions.Result) {
+	a.Code, a.Duration, a.Error, a.ErrorClass, a.Tries = r.Code, r.Duration, r.Reason(), r.Class(), r.Tries
+	if errors.Is(r.Err, ErrNoCallbackServer) {
+		a.ErrorClass = storage.ErrorCallback
+	}
+	a.Status = storage.StatusOK
+	if !r.OK {
+		a.Status = storage.StatusFailed
+	}
+	a.Timing = storage.Timing{Connect: r.Timing.Connect, TLS: r.Timing.TLS, FirstByte: r.Timing.FirstByte, Total: r.Timing.Total}
+	a.RequestHeaders = storage.HeaderNames(r.RequestHeaders)
+	if len(r.Body) > 0 {
+		body := r.Body[:min(len(r.Body), storage.MaxResponseExcerpt)]
+		a.Response = strings.ToValidUTF8(string(body), "\uFFFD")
+		a.ResponseTruncated = len(r.Body) > len(body)
+	}
+}
+
 // retrying records a try that failed and will be tried again: the attempt
 // stays Waiting, with the try's reason.
 func (p *presser) retrying(a storage.Attempt, n int, r actions.Result, wait time.Duration) {
@@ -271,7 +289,7 @@ func (p *presser) finish(a storage.Attempt) bool {
 			a.Error += "; and"
 		}
 		a.Error = strings.TrimPrefix(fmt.Sprintf("%s the attempt could not be logged: %v", a.Error, err), " ")
-		a.Status = storage.StatusFailed
+		a.Status, a.ErrorClass = storage.StatusFailed, storage.ErrorStorage
 	}
 	p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
 	if err != nil {
