@@ -312,6 +312,34 @@ func TestBinaryTestAndFire(t *testing.T) {
 		t.Errorf("log = %+v, want the one fired attempt", as)
 	}
 
+	// The log's filters and exports.
+	out, _, code = run(t, bin, "", "--data-dir", data, "log", "--csv")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 || !strings.Contains(lines[1], "manual") {
+		t.Errorf("log --csv: exit %d\n%s", code, out)
+	}
+	for _, c := range []struct {
+		args []string
+		n    int
+	}{
+		{[]string{"--status", "failed"}, 0},
+		{[]string{"--status", "ok", "--target", "door bell", "--since", "today"}, 1},
+		{[]string{"--grep", "/HOOK", "--sort", "code", "--asc"}, 1},
+		{[]string{"--until", "2000-01-01"}, 0},
+	} {
+		out, errs, code := run(t, bin, "", append([]string{"--data-dir", data, "log", "--json"}, c.args...)...)
+		if as := attemptsJSON(t, out); code != 0 || len(as) != c.n {
+			t.Errorf("log --json %v: exit %d, %d attempts, want %d\n%s", c.args, code, len(as), c.n, errs)
+		}
+	}
+	for _, args := range [][]string{{"--since", "someday"}, {"--status", "maybe"}, {"--csv", "--json"}} {
+		if _, errs, code := run(t, bin, "", append([]string{"--data-dir", data, "log"}, args...)...); code != 2 {
+			t.Errorf("log %v: exit %d, want 2 (usage)\n%s", args, code, errs)
+		}
+	}
+	if _, errs, code := run(t, bin, "", "--data-dir", data, "log", "--sort", "colour"); code != 1 || !strings.Contains(errs, "colour") {
+		t.Errorf("log --sort colour: exit %d, %s", code, errs)
+	}
+
 	out, errs, code = run(t, bin, "", "--data-dir", data, "targets", "delete", "door bell")
 	if code != 0 || !strings.Contains(out, "deleted target") {
 		t.Errorf("targets delete: exit %d\n%s%s", code, out, errs)

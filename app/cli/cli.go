@@ -73,7 +73,8 @@ Usage:
   buttonhook [global flags] targets export
   buttonhook [global flags] targets list
   buttonhook [global flags] targets delete NAME
-  buttonhook [global flags] log [--json] [--limit N]
+  buttonhook [global flags] log [--json|--csv] [--target NAME] [--status S] [--since WHEN]
+                             [--until WHEN] [--grep TEXT] [--sort FIELD] [--asc] [--limit N]
   buttonhook [global flags] devices [--json]
   buttonhook [global flags] test [--json] NAME  send the target once with sample values (not logged)
   buttonhook [global flags] fire [--json] NAME  run a logged attempt of the target now

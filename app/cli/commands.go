@@ -94,7 +94,8 @@ func cmdSim(args []string, env Env) error {
 type api interface {
 	Export() (engine.Config, error)
 	Import(engine.Config) error
-	Attempts(storage.Query) ([]storage.Attempt, error)
+	Search(storage.Query) (storage.Page, error)
+	ExportLog(w io.Writer, q storage.Query, format string) error
 	Devices() ([]engine.DeviceState, error)
 	Test(ctx context.Context, name string) (engine.TestReport, error)
 	Fire(ctx context.Context, name string) (storage.Attempt, error)
@@ -109,10 +110,16 @@ type local struct {
 	log   *slog.Logger
 }
 
-func (l local) Export() (engine.Config, error)                      { return l.e.Export(), nil }
-func (l local) Import(c engine.Config) error                        { return l.e.Import(c) }
-func (l local) Attempts(q storage.Query) ([]storage.Attempt, error) { return l.e.Attempts(q) }
-func (l local) DeleteTarget(name string) error                      { return l.e.DeleteTarget(name) }
+func (l local) Export() (engine.Config, error)               { return l.e.Export(), nil }
+func (l local) Import(c engine.Config) error                 { return l.e.Import(c) }
+func (l local) Search(q storage.Query) (storage.Page, error) { return l.e.Search(q) }
+func (l local) ExportLog(w io.Writer, q storage.Query, format string) error {
+	if format == "csv" {
+		return l.e.WriteCSV(w, q)
+	}
+	return l.e.WriteJSONLines(w, q)
+}
+func (l local) DeleteTarget(name string) error { return l.e.DeleteTarget(name) }
 func (l local) Fire(ctx context.Context, name string) (storage.Attempt, error) {
 	return l.e.Fire(ctx, name)
 }
@@ -279,47 +286,6 @@ func listTargets(w io.Writer, cfg engine.Config) error {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, status, t.Method, actions.RedactURL(t.URL), strings.Join(bound, "; "))
-	}
-	return tw.Flush()
-}
-
-func cmdLog(g Globals, logger *slog.Logger, args []string, env Env) error {
-	fs := subFlags("log", env)
-	asJSON := fs.Bool("json", false, "print JSON lines, one attempt per line")
-	limit := fs.Int("limit", 50, "how many attempts, newest first (at most 1000)")
-	if err := parseSub(fs, args); err != nil {
-		return err
-	}
-	if *limit < 1 {
-		return usagef("--limit must be at least 1")
-	}
-	a, done, err := connect(g, logger)
-	if err != nil {
-		return err
-	}
-	defer done()
-	as, err := a.Attempts(storage.Query{Limit: *limit})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		for _, at := range as {
-			if err := enc.Encode(at); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tSTATUS\tCODE\tDURATION\tTARGET\tDEVICE\tBUTTON\tTRIGGER ID\tURL\tERROR")
-	for _, at := range as {
-		code := "-"
-		if at.Code != 0 {
-			code = fmt.Sprint(at.Code)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d %s\t%s\t%s %s\t%s\n", at.Time.Local().Format("15:04:05 Jan 2, 2006"), at.Status, code,
-			at.Duration.Round(time.Millisecond), at.TargetName, at.DeviceName, at.Button, at.Gesture, at.ID, at.Method, at.URL, at.Error)
 	}
 	return tw.Flush()
 }

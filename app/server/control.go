@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -37,7 +36,9 @@ const maxImport = 8 << 20
 type Engine interface {
 	Export() engine.Config
 	Import(engine.Config) error
-	Attempts(storage.Query) ([]storage.Attempt, error)
+	Search(storage.Query) (storage.Page, error)
+	WriteCSV(w io.Writer, q storage.Query) error
+	WriteJSONLines(w io.Writer, q storage.Query) error
 	Devices() []engine.DeviceState
 	Test(ctx context.Context, name string) (actions.Result, error)
 	Fire(ctx context.Context, name string) (storage.Attempt, error)
@@ -61,21 +62,36 @@ func ControlHandler(e Engine) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /v1/attempts", func(w http.ResponseWriter, r *http.Request) {
-		q := storage.Query{Before: r.URL.Query().Get("before")}
-		if l := r.URL.Query().Get("limit"); l != "" {
-			n, err := strconv.Atoi(l)
-			if err != nil {
-				http.Error(w, "limit: not a number", http.StatusBadRequest)
-				return
-			}
-			q.Limit = n
-		}
-		as, err := e.Attempts(q)
+		q, err := ParseQuery(r.URL.Query())
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		writeJSON(w, as)
+		page, err := e.Search(q)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, page)
+	})
+	// Every matching attempt, streamed: ?format=csv or jsonl.
+	mux.HandleFunc("GET /v1/attempts/export", func(w http.ResponseWriter, r *http.Request) {
+		q, err := ParseQuery(r.URL.Query())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		switch r.URL.Query().Get("format") {
+		case "csv":
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			err = e.WriteCSV(w, q)
+		default:
+			w.Header().Set("Content-Type", "application/jsonl")
+			err = e.WriteJSONLines(w, q)
+		}
+		if err != nil { // the status is sent: say it in the body's last line
+			fmt.Fprintf(w, "\nerror: %v\n", err)
+		}
 	})
 	mux.HandleFunc("GET /v1/devices", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.Devices()) })
 	mux.HandleFunc("DELETE /v1/targets/{name}", func(w http.ResponseWriter, r *http.Request) {
@@ -216,12 +232,33 @@ func (c *Client) Import(cfg engine.Config) error {
 	return c.do("POST", "/v1/config", bytes.NewReader(b), nil)
 }
 
-// Attempts lists the running instance's attempts.
-func (c *Client) Attempts(q storage.Query) ([]storage.Attempt, error) {
-	var as []storage.Attempt
-	v := url.Values{"limit": {strconv.Itoa(q.Limit)}, "before": {q.Before}}
-	err := c.do("GET", "/v1/attempts?"+v.Encode(), nil, &as)
-	return as, err
+// Search returns a page of the running instance's attempt log.
+func (c *Client) Search(q storage.Query) (storage.Page, error) {
+	var p storage.Page
+	err := c.do("GET", "/v1/attempts?"+QueryValues(q).Encode(), nil, &p)
+	return p, err
+}
+
+// ExportLog streams every attempt q matches from the running instance to w,
+// as "csv" or "jsonl".
+func (c *Client) ExportLog(w io.Writer, q storage.Query, format string) error {
+	v := QueryValues(q)
+	v.Set("format", format)
+	req, err := http.NewRequest("GET", "http://buttonhook/v1/attempts/export?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("the running Buttonhook did not answer: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return errors.New(string(bytes.TrimSpace(msg)))
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
 }
 
 // Devices lists the running instance's devices.

@@ -24,7 +24,7 @@ func TestControlSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := storage.Attempt{ID: storage.NewAttemptID(time.Now()), Time: time.Now(), TargetName: "Door", Status: storage.StatusOK, Code: 200}
+	a := storage.Attempt{ID: storage.NewAttemptID(time.Now()), Time: time.Now(), TargetName: "Door", URL: "http://127.0.0.1/door", Status: storage.StatusOK, Code: 200}
 	if err := db.PutAttemptDurable(a); err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +68,19 @@ func TestControlSocket(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "targets[0].url") {
 		t.Errorf("bad import error = %v, want the problem's path", err)
 	}
-	as, err := c.Attempts(storage.Query{Limit: 10})
-	if err != nil || len(as) != 1 || as[0].ID != a.ID || as[0].Code != 200 {
-		t.Errorf("Attempts = %+v, %v", as, err)
+	page, err := c.Search(storage.Query{Limit: 10, Status: storage.StatusOK, From: a.Time.Add(-time.Minute), Text: "127.0.0.1"})
+	if err != nil || len(page.Attempts) != 1 || page.Attempts[0].ID != a.ID || page.Attempts[0].Code != 200 {
+		t.Errorf("Search = %+v, %v", page, err)
+	}
+	if page, err := c.Search(storage.Query{Status: storage.StatusFailed}); err != nil || len(page.Attempts) != 0 {
+		t.Errorf("Search for failed = %+v, %v; want none", page, err)
+	}
+	var csv strings.Builder
+	if err := c.ExportLog(&csv, storage.Query{}, "csv"); err != nil || strings.Count(csv.String(), "\n") != 2 || !strings.Contains(csv.String(), a.ID) {
+		t.Errorf("ExportLog csv = %q, %v; want a header and one row", csv.String(), err)
+	}
+	if _, err := c.Search(storage.Query{Sort: "colour"}); err == nil {
+		t.Errorf("a bad sort was accepted")
 	}
 
 	cancel()
