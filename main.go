@@ -6,6 +6,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/buttonhook/buttonhook/app/cli"
 )
@@ -13,7 +14,15 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says otherwise:
+// Badger's write buffers otherwise let the heap grow to twice what is live,
+// and Buttonhook runs on small boxes (docs/storage.md has the figures).
+const memoryLimit = 128 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		GUI: window(), Version: version,
