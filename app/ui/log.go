@@ -10,30 +10,33 @@ import (
 	"github.com/buttonhook/buttonhook/storage"
 )
 
+// logColumns are the attempt table's columns; those with a sort order sort
+// the log when their header is tapped.
 var logColumns = []struct {
 	title string
 	width float32
+	sort  storage.Sort
 	cell  func(a storage.Attempt) string
 }{
-	{"Status", 80, func(a storage.Attempt) string { return string(a.Status) }},
-	{"Code", 55, func(a storage.Attempt) string {
+	{"Status", 90, storage.SortStatus, func(a storage.Attempt) string { return string(a.Status) }},
+	{"Code", 70, storage.SortCode, func(a storage.Attempt) string {
 		if a.Code == 0 {
 			return "–"
 		}
 		return fmt.Sprint(a.Code)
 	}},
-	{"Date", 135, func(a storage.Attempt) string { return formatDate(a.Time, time.Now()) }},
-	{"Target", 120, func(a storage.Attempt) string { return a.TargetName }},
-	{"Button", 175, func(a storage.Attempt) string { return fmt.Sprintf("%d %s · %s", a.Button, a.Gesture, a.DeviceName) }},
-	{"Time", 70, func(a storage.Attempt) string {
+	{"Date", 145, storage.SortTime, func(a storage.Attempt) string { return formatDate(a.Time, time.Now()) }},
+	{"Target", 120, storage.SortTarget, func(a storage.Attempt) string { return a.TargetName }},
+	{"Button", 175, "", func(a storage.Attempt) string { return fmt.Sprintf("%d %s · %s", a.Button, a.Gesture, a.DeviceName) }},
+	{"Time", 80, storage.SortDuration, func(a storage.Attempt) string {
 		if a.Status == storage.StatusWaiting {
 			return "…"
 		}
 		return a.Duration.Round(time.Millisecond).String()
 	}},
-	{"Request to", 220, func(a storage.Attempt) string { return a.Method + " " + a.URL }},
-	{"Error", 260, func(a storage.Attempt) string { return a.Error }},
-	{"Trigger ID", 200, func(a storage.Attempt) string { return a.ID }},
+	{"Request to", 220, "", func(a storage.Attempt) string { return a.Method + " " + a.URL }},
+	{"Error", 260, "", func(a storage.Attempt) string { return a.Error }},
+	{"Trigger ID", 200, "", func(a storage.Attempt) string { return a.ID }},
 }
 
 // formatDate writes t as Blynk's log does: hh:mm:ss M D, Y, with the current
@@ -46,7 +49,24 @@ func formatDate(t, now time.Time) string {
 	return t.Format("15:04:05 Jan 2, 2006")
 }
 
-func newLogTable(rows *[]storage.Attempt) *widget.Table {
+// headerTitle is a column's title with an arrow if the log is sorted by it.
+func headerTitle(col int, by storage.Sort, ascending bool) string {
+	c := logColumns[col]
+	if by == "" {
+		by = storage.SortTime
+	}
+	if c.sort == "" || c.sort != by {
+		return c.title
+	}
+	if ascending {
+		return c.title + " ↑"
+	}
+	return c.title + " ↓"
+}
+
+// newLogTable makes the table of rows, whose header buttons call sortBy
+// with their column's order.
+func newLogTable(rows *[]storage.Attempt, title func(col int) string, sortBy func(storage.Sort)) *widget.Table {
 	t := widget.NewTable(
 		func() (int, int) { return len(*rows), len(logColumns) },
 		func() fyne.CanvasObject {
@@ -56,6 +76,10 @@ func newLogTable(rows *[]storage.Attempt) *widget.Table {
 		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			l := o.(*widget.Label)
+			if id.Row >= len(*rows) {
+				l.SetText("")
+				return
+			}
 			a := (*rows)[id.Row]
 			l.Importance = widget.MediumImportance
 			if id.Col == 0 {
@@ -65,12 +89,21 @@ func newLogTable(rows *[]storage.Attempt) *widget.Table {
 		})
 	t.ShowHeaderRow = true
 	t.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		b := widget.NewButton("", nil)
+		b.Importance = widget.LowImportance
+		b.Alignment = widget.ButtonAlignLeading
+		return b
 	}
 	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(logColumns[id.Col].title)
+		b := o.(*widget.Button)
+		if id.Col < 0 {
+			return
 		}
+		b.OnTapped = nil
+		if s := logColumns[id.Col].sort; s != "" {
+			b.OnTapped = func() { sortBy(s) }
+		}
+		b.SetText(title(id.Col))
 	}
 	for i, c := range logColumns {
 		t.SetColumnWidth(i, c.width)

@@ -46,7 +46,8 @@ func TestEditorScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w.reloadAll()
+	w.readState()
+	w.logs.reload()
 	shot("main")
 
 	te := w.showTargetEditor(&w.config.Targets[2])

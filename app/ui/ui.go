@@ -9,7 +9,7 @@ package ui
 import (
 	"context"
 	"fmt"
-	"slices"
+	"io"
 	"strings"
 	"time"
 
@@ -27,7 +27,9 @@ import (
 type Engine interface {
 	Config() engine.Config
 	Devices() []engine.DeviceState
-	Attempts(storage.Query) ([]storage.Attempt, error)
+	Search(storage.Query) (storage.Page, error)
+	TargetStats() (map[string]storage.Stats, error)
+	WriteCSV(io.Writer, storage.Query) error
 	Subscribe(buf int) (<-chan engine.Event, func())
 	SaveTarget(actions.Target) error
 	UpdateTarget(actions.Target) error
@@ -37,9 +39,6 @@ type Engine interface {
 	TestTarget(ctx context.Context, t actions.Target) actions.Result
 }
 
-// maxRows is how many attempts the live log shows.
-const maxRows = 500
-
 // Window is Buttonhook's main window.
 type Window struct {
 	fyne.Window
@@ -47,20 +46,25 @@ type Window struct {
 	eng     Engine
 	secrets SecretStore // nil: secrets come from environment variables only
 
-	devices  []engine.DeviceState
-	config   engine.Config
-	attempts []storage.Attempt
+	sched *scheduler // shared with the log view
+
+	devices []engine.DeviceState
+	config  engine.Config
+	stats   map[string]storage.Stats // by target ID
+
+	statsLater debouncer
 
 	deviceList *widget.List
 	targetList *widget.List
-	log        *widget.Table
+	logs       *logView
 	status     *widget.Label
 }
 
 // New builds the main window for e in app a, showing the engine's state as
 // it is now. It starts nothing: call Listen to keep it up to date.
 func New(a fyne.App, e Engine) *Window {
-	w := &Window{Window: a.NewWindow("Buttonhook"), app: a, eng: e}
+	w := &Window{Window: a.NewWindow("Buttonhook"), app: a, eng: e, sched: realScheduler()}
+	w.statsLater = debouncer{s: w.sched}
 	w.status = widget.NewLabel("Ready. Plug in a button, or run `buttonhook sim` and add its port.")
 	w.status.Truncation = fyne.TextTruncateEllipsis
 	w.deviceList = widget.NewList(func() int { return max(len(w.devices), 1) }, newTwoLine, w.updateDevice)
@@ -72,7 +76,7 @@ func New(a fyne.App, e Engine) *Window {
 			w.showTargetEditor(&t)
 		}
 	}
-	w.log = newLogTable(&w.attempts)
+	w.logs = newLogView(e, w.Window, w.sched, w.setStatus)
 
 	toolbar := container.NewHBox(
 		widget.NewButtonWithIcon("New target", theme.ContentAddIcon(), func() { w.showTargetEditor(nil) }),
@@ -83,13 +87,14 @@ func New(a fyne.App, e Engine) *Window {
 		widget.NewCard("Devices", "", w.deviceList),
 		widget.NewCard("Targets", "", w.targetList),
 	)
-	right := widget.NewCard("Attempts", "every press, newest first", w.log)
+	right := widget.NewCard("Attempts", "", w.logs.content)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.38
 	w.SetContent(container.NewBorder(toolbar, w.status, nil, nil, split))
 	w.Resize(fyne.NewSize(1180, 720))
 
-	w.reloadAll()
+	w.readState()
+	w.logs.loadNow()
 	return w
 }
 
@@ -112,7 +117,8 @@ func (w *Window) Listen() (stop func()) {
 
 func (w *Window) handle(ev engine.Event) {
 	if ev.Missed > 0 {
-		w.reloadAll()
+		w.readState()
+		w.logs.reload()
 		return
 	}
 	switch ev.Kind {
@@ -121,10 +127,11 @@ func (w *Window) handle(ev engine.Event) {
 		w.deviceList.Refresh()
 	case engine.ConfigChanged:
 		w.config = w.eng.Config()
+		w.logs.setTargets(w.config.Targets)
 		w.targetList.Refresh()
 	case engine.AttemptChanged:
-		w.upsertAttempt(ev.Attempt)
-		w.log.Refresh()
+		w.logs.attemptChanged(ev.Attempt)
+		w.statsLater.call(requeryPause, w.reloadStats)
 		if ev.Attempt.Status != storage.StatusWaiting {
 			w.setStatus(fmt.Sprintf("%s: %s %s", ev.Attempt.TargetName, ev.Attempt.Status, describe(ev.Attempt)))
 		}
@@ -135,30 +142,31 @@ func (w *Window) handle(ev engine.Event) {
 
 func (w *Window) setStatus(s string) { w.status.SetText(s) }
 
-func (w *Window) reloadAll() {
+// readState reads the devices, config and target counters again.
+func (w *Window) readState() {
 	w.devices = w.eng.Devices()
 	w.config = w.eng.Config()
-	as, err := w.eng.Attempts(storage.Query{Limit: maxRows})
-	if err != nil {
-		w.setStatus("Cannot read the attempt log: " + err.Error())
-	}
-	w.attempts = as
+	w.logs.setTargets(w.config.Targets)
+	w.applyStats(w.eng.TargetStats())
 	w.deviceList.Refresh()
 	w.targetList.Refresh()
-	w.log.Refresh()
 }
 
-func (w *Window) upsertAttempt(a storage.Attempt) {
-	if i := slices.IndexFunc(w.attempts, func(o storage.Attempt) bool { return o.ID == a.ID }); i >= 0 {
-		w.attempts[i] = a
+// reloadStats reads the target counters again, off the UI goroutine.
+func (w *Window) reloadStats() {
+	w.sched.background(func() func() {
+		stats, err := w.eng.TargetStats()
+		return func() { w.applyStats(stats, err) }
+	})
+}
+
+func (w *Window) applyStats(stats map[string]storage.Stats, err error) {
+	if err != nil {
+		w.setStatus("Cannot read the target counters: " + err.Error())
 		return
 	}
-	// IDs are time-ordered: keep newest first.
-	i, _ := slices.BinarySearchFunc(w.attempts, a, func(o, t storage.Attempt) int { return strings.Compare(t.ID, o.ID) })
-	w.attempts = slices.Insert(w.attempts, i, a)
-	if len(w.attempts) > maxRows {
-		w.attempts = w.attempts[:maxRows]
-	}
+	w.stats = stats
+	w.targetList.Refresh()
 }
 
 func describe(a storage.Attempt) string {
@@ -211,6 +219,9 @@ func (w *Window) updateDevice(id widget.ListItemID, o fyne.CanvasObject) {
 
 func newTargetRow() fyne.CanvasObject {
 	text := newTwoLine()
+	counters := widget.NewLabel("")
+	counters.Truncation = fyne.TextTruncateEllipsis
+	text.(*fyne.Container).Add(counters)
 	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), nil)
 	test := widget.NewButton("Test", nil)
 	return container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(edit, test)), text)
@@ -222,9 +233,11 @@ func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 	buttons := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
 	edit, test := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
 	title, detail := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label)
+	counters := box.Objects[2].(*widget.Label)
 	if len(w.config.Targets) == 0 {
 		title.SetText("No targets yet")
 		detail.SetText("Create one with New target")
+		counters.SetText("")
 		buttons.Hide()
 		return
 	}
@@ -249,6 +262,7 @@ func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 		on = strings.Join(bound, ", ")
 	}
 	detail.SetText(fmt.Sprintf("%s %s · %s · v%d", t.Method, actions.RedactURL(t.URL), on, t.Version))
+	counters.SetText(statsText(w.stats[t.ID], time.Now()))
 	edit.OnTapped = func() { w.showTargetEditor(&t) }
 	test.OnTapped = func() { w.testTarget(t) }
 }
@@ -265,4 +279,29 @@ func (w *Window) testTarget(t actions.Target) {
 			}
 		})
 	}()
+}
+
+// statsText sums up a target's counters: "12 attempts · 10 OK · 2 failed ·
+// last 14:02" (with the date if not today).
+func statsText(s storage.Stats, now time.Time) string {
+	if s.Attempts == 0 && s.LastTriggered.IsZero() {
+		return "No attempts yet"
+	}
+	noun := "attempts"
+	if s.Attempts == 1 {
+		noun = "attempt"
+	}
+	text := fmt.Sprintf("%d %s · %d OK · %d failed", s.Attempts, noun, s.OK, s.Failed)
+	if !s.LastTriggered.IsZero() {
+		last, now := s.LastTriggered.Local(), now.Local()
+		switch {
+		case last.YearDay() == now.YearDay() && last.Year() == now.Year():
+			text += " · last " + last.Format("15:04")
+		case last.Year() == now.Year():
+			text += " · last " + last.Format("Jan 2 15:04")
+		default:
+			text += " · last " + last.Format("Jan 2, 2006")
+		}
+	}
+	return text
 }

@@ -45,6 +45,7 @@ func newWindowWithSecrets(t *testing.T, src actions.SecretSource) (*Window, *eng
 	// events itself, as Listen's pump does with fyne.Do (which the window test
 	// in app/cli exercises in a real window).
 	w := New(a, e)
+	*w.sched = inlineScheduler()
 	t.Cleanup(w.Close)
 	return w, e
 }
@@ -134,15 +135,15 @@ func TestCreateTargetBindingAndSeeAPress(t *testing.T) {
 		t.Fatal("no request")
 	}
 	eventually(t, w, events, "an OK row in the log", func() bool {
-		return onUI(func() bool { return len(w.attempts) == 1 && w.attempts[0].Status == storage.StatusOK })
+		return onUI(func() bool { return len(w.logs.rows) == 1 && w.logs.rows[0].Status == storage.StatusOK })
 	})
 	status := onUI(func() string { return w.status.Text })
 	if !strings.Contains(status, "Door bell: OK") {
 		t.Errorf("status line = %q, want it to report the OK", status)
 	}
 	cell := onUI(func() string {
-		o := w.log.CreateCell()
-		w.log.UpdateCell(widget.TableCellID{Row: 0, Col: 0}, o)
+		o := w.logs.table.CreateCell()
+		w.logs.table.UpdateCell(widget.TableCellID{Row: 0, Col: 0}, o)
 		return o.(*widget.Label).Text
 	})
 	if cell != "OK" {

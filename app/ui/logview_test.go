@@ -1,0 +1,289 @@
+package ui
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/app/engine"
+	"github.com/buttonhook/buttonhook/storage"
+)
+
+func TestLogFilters(t *testing.T) {
+	f := newLogFixture(t)
+	f.seed(t)
+	v := f.w.logs
+	if len(v.rows) != 11 {
+		t.Fatalf("unfiltered log has %d rows, want 11: %s", len(v.rows), summary(v.rows))
+	}
+	tests := []struct {
+		target, status, period, text string
+		want                         string
+	}{
+		{allTargets, "Failed", allTime, "", "Door/Failed/500 Door/Failed/502 Gate/Failed/0"},
+		{"Gate", "Failed", allTime, "", "Gate/Failed/0"},
+		{"Gate", allStatuses, allTime, "", "Gate/OK/202 Gate/OK/202 Gate/OK/202 Gate/Failed/0"},
+		{"Door", "OK", allTime, "", "Door/OK/200 Door/OK/201 Door/OK/204 Door/OK/200 Door/OK/200"},
+		{"Door", "OK", last30Days, "", "Door/OK/200 Door/OK/201 Door/OK/204 Door/OK/200"},
+		{allTargets, allStatuses, today, "REFUSED", "Gate/Failed/0"},
+		{allTargets, allStatuses, allTime, "from the server", "Door/Failed/500 Door/Failed/502"},
+		{"Gate", "Waiting", allTime, "", ""},
+	}
+	for _, tt := range tests {
+		v.target.SetSelected(tt.target)
+		v.status.SetSelected(tt.status)
+		v.period.SetSelected(tt.period)
+		v.search.SetText("")
+		if tt.text != "" {
+			test.Type(v.search, tt.text)
+		}
+		if got := summary(v.rows); got != tt.want {
+			t.Errorf("%s, %s, %s, %q: rows %q, want %q", tt.target, tt.status, tt.period, tt.text, got, tt.want)
+		}
+	}
+	if got := v.note.Text; got != "No attempts match the filters" {
+		t.Errorf("note for no match = %q", got)
+	}
+}
+
+func TestLogSortByCodeToggles(t *testing.T) {
+	f := newLogFixture(t)
+	f.seed(t)
+	v := f.w.logs
+	v.status.SetSelected("Failed")
+	if got := header(t, v, "Date").Text; got != "Date ↓" {
+		t.Errorf("date header = %q, want the arrow of the default order", got)
+	}
+	test.Tap(header(t, v, "Code"))
+	if got, want := summary(v.rows), "Door/Failed/502 Door/Failed/500 Gate/Failed/0"; got != want {
+		t.Errorf("by code: %q, want %q", got, want)
+	}
+	if got := header(t, v, "Code").Text; got != "Code ↓" {
+		t.Errorf("code header = %q, want Code ↓", got)
+	}
+	if got := header(t, v, "Date").Text; got != "Date" {
+		t.Errorf("date header = %q, want no arrow", got)
+	}
+	test.Tap(header(t, v, "Code"))
+	if got, want := summary(v.rows), "Gate/Failed/0 Door/Failed/500 Door/Failed/502"; got != want {
+		t.Errorf("by code, ascending: %q, want %q", got, want)
+	}
+	if got := header(t, v, "Code").Text; got != "Code ↑" {
+		t.Errorf("code header = %q, want Code ↑", got)
+	}
+	test.Tap(header(t, v, "Target"))
+	// Equal names follow in time order, newest first.
+	if got, want := summary(v.rows), "Gate/Failed/0 Door/Failed/500 Door/Failed/502"; got != want {
+		t.Errorf("by target (descending): %q, want %q", got, want)
+	}
+	if header(t, v, "Error").OnTapped != nil {
+		t.Error("the Error column sorts, but the log has no such order")
+	}
+}
+
+func TestLogLoadMore(t *testing.T) {
+	f := newLogFixture(t)
+	var as []storage.Attempt
+	for i := range 120 {
+		as = append(as, f.attempt(f.door, time.Duration(i)*time.Second, storage.StatusOK, 200))
+	}
+	f.put(t, as...)
+	v := f.w.logs
+	for _, want := range []int{50, 100, 120} {
+		if len(v.rows) != want {
+			t.Fatalf("%d rows, want %d", len(v.rows), want)
+		}
+		if want < 120 && v.more.Disabled() {
+			t.Fatalf("Load more is disabled at %d rows of 120", want)
+		}
+		test.Tap(v.more)
+	}
+	if !v.more.Disabled() {
+		t.Error("Load more is enabled at the end of the log")
+	}
+	ids := make([]string, len(v.rows))
+	for i, a := range v.rows {
+		ids[i] = a.ID
+	}
+	if !slices.IsSortedFunc(ids, func(a, b string) int { return strings.Compare(b, a) }) || len(slices.Compact(ids)) != 120 {
+		t.Error("the loaded pages are not the log newest first, each attempt once")
+	}
+	if got := v.note.Text; got != "120 shown" {
+		t.Errorf("note = %q", got)
+	}
+}
+
+func TestLogPartialPageSaysSo(t *testing.T) {
+	f := newLogFixture(t)
+	v := f.w.logs
+	v.apply(storage.Page{Next: "0000000000000001000000000", Partial: true}, nil, false)
+	if !strings.Contains(v.note.Text, "searched part of the log — Load more to keep looking") || v.more.Disabled() {
+		t.Errorf("partial page: note %q, Load more disabled %v", v.note.Text, v.more.Disabled())
+	}
+}
+
+func TestLogExportCSV(t *testing.T) {
+	f := newLogFixture(t)
+	f.seed(t)
+	v := f.w.logs
+	v.status.SetSelected("Failed")
+	path := filepath.Join(t.TempDir(), "out.csv")
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.exportCSV(file, "out.csv")
+	if got := f.w.status.Text; got != "Exported the attempts to out.csv" {
+		t.Errorf("status = %q", got)
+	}
+	file, err = os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	rows, err := csv.NewReader(file).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 || !slices.Equal(rows[0], storage.CSVHeader) {
+		t.Fatalf("export = %d rows, header %q; want the header and 3 rows", len(rows), rows[0])
+	}
+	status := slices.Index(storage.CSVHeader, "status")
+	for _, r := range rows[1:] {
+		if r[status] != "Failed" {
+			t.Errorf("exported a %s attempt with the Failed filter", r[status])
+		}
+	}
+}
+
+func TestLogDetails(t *testing.T) {
+	f := newLogFixture(t)
+	a := f.attempt(f.door, time.Minute, storage.StatusFailed, 503)
+	a.RequestHeaders = "Authorization, Content-Type"
+	a.Message = "queued"
+	a.Timing = storage.Timing{Connect: 2 * time.Millisecond, TLS: 5 * time.Millisecond, FirstByte: 400 * time.Millisecond, Total: 503 * time.Millisecond}
+	a.Response = `{"error":"busy"}`
+	a.Tries = 3
+	f.put(t, a)
+	v := f.w.logs
+	if v.detail.content.Visible() {
+		t.Fatal("details shown before a row is selected")
+	}
+	v.table.Select(widget.TableCellID{Row: 0, Col: 3})
+	if !v.detail.content.Visible() {
+		t.Fatal("details hidden after selecting a row")
+	}
+	got := texts(v.detail.form)
+	for _, want := range []string{
+		a.ID, "POST http://127.0.0.1/door", "Authorization, Content-Type", "Failed · HTTP 503",
+		"http: HTTP 503 from the server", "queued", "503ms (connect 2ms · TLS 5ms · first byte 400ms)",
+		`{"error":"busy"}`, "Tries\n3", "Door (v1, " + f.door + ")",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("details lack %q:\n%s", want, got)
+		}
+	}
+	// A later record of the attempt shows at once.
+	a.Status, a.Message = storage.StatusOK, "done"
+	f.w.handle(engine.Event{Kind: engine.AttemptChanged, Attempt: a})
+	if got := texts(v.detail.form); !strings.Contains(got, "done") {
+		t.Errorf("details after an update lack its message:\n%s", got)
+	}
+}
+
+func TestLogLiveUpdates(t *testing.T) {
+	f := newLogFixture(t)
+	f.seed(t)
+	v := f.w.logs
+	event := func(a storage.Attempt) {
+		t.Helper()
+		if err := f.db.PutAttempt(a); err != nil {
+			t.Fatal(err)
+		}
+		f.w.handle(engine.Event{Kind: engine.AttemptChanged, Attempt: a})
+	}
+
+	// Default view: a new attempt goes on top, and its result replaces it.
+	w := f.attempt(f.gate, 0, storage.StatusWaiting, 0)
+	event(w)
+	if v.rows[0].ID != w.ID || len(v.rows) != 12 {
+		t.Fatalf("after a new attempt: top %s/%s, %d rows", v.rows[0].TargetName, v.rows[0].Status, len(v.rows))
+	}
+	ok := w
+	ok.Status, ok.Code = storage.StatusOK, 200
+	event(ok)
+	if v.rows[0].Status != storage.StatusOK || len(v.rows) != 12 {
+		t.Fatalf("after its result: top %s, %d rows", v.rows[0].Status, len(v.rows))
+	}
+
+	// Filtered: only matches come in; an attempt that stops matching goes.
+	v.status.SetSelected("Waiting")
+	w2 := f.attempt(f.door, 0, storage.StatusWaiting, 0)
+	event(w2)
+	event(f.attempt(f.door, 0, storage.StatusOK, 200))
+	if got := summary(v.rows); got != "Door/Waiting/0" {
+		t.Errorf("Waiting filter after two attempts: %q", got)
+	}
+	w2.Status, w2.Code = storage.StatusFailed, 500
+	event(w2)
+	if len(v.rows) != 0 {
+		t.Errorf("Waiting filter after the attempt failed: %q", summary(v.rows))
+	}
+
+	// Another order: the log is read again.
+	v.status.SetSelected("Failed")
+	test.Tap(header(t, v, "Code"))
+	event(f.attempt(f.gate, 0, storage.StatusFailed, 501))
+	if got, want := summary(v.rows), "Door/Failed/502 Gate/Failed/501 Door/Failed/500 Door/Failed/500 Gate/Failed/0"; got != want {
+		t.Errorf("by code after a 501: %q, want %q", got, want)
+	}
+}
+
+func TestTargetRowShowsCounters(t *testing.T) {
+	f := newLogFixture(t)
+	f.seed(t)
+	row := func(name string) string {
+		i := slices.IndexFunc(f.w.config.Targets, func(tg actions.Target) bool { return tg.Name == name })
+		o := f.w.targetList.CreateItem()
+		f.w.updateTarget(i, o)
+		return texts(o)
+	}
+	last := time.Now().Add(-10 * time.Minute).Format("15:04")
+	if got, want := row("Door"), "7 attempts · 5 OK · 2 failed · last "+last; !strings.Contains(got, want) {
+		t.Errorf("Door row:\n%s\nwant %q", got, want)
+	}
+	a := f.attempt(f.gate, 0, storage.StatusFailed, 500)
+	if err := f.db.PutAttempt(a); err != nil {
+		t.Fatal(err)
+	}
+	f.w.handle(engine.Event{Kind: engine.AttemptChanged, Attempt: a})
+	if got, want := row("Gate"), "5 attempts · 3 OK · 2 failed · last "+time.Now().Format("15:04"); !strings.Contains(got, want) {
+		t.Errorf("Gate row after a failure:\n%s\nwant %q", got, want)
+	}
+}
+
+func TestStatsText(t *testing.T) {
+	now := time.Date(2026, 5, 6, 15, 0, 0, 0, time.Local)
+	tests := []struct {
+		s    storage.Stats
+		want string
+	}{
+		{storage.Stats{}, "No attempts yet"},
+		{storage.Stats{Attempts: 1, OK: 1, LastTriggered: now.Add(-time.Hour)}, "1 attempt · 1 OK · 0 failed · last 14:00"},
+		{storage.Stats{Attempts: 12, OK: 10, Failed: 2, LastTriggered: now.AddDate(0, 0, -2)}, "12 attempts · 10 OK · 2 failed · last May 4 15:00"},
+		{storage.Stats{Attempts: 3, Failed: 3, LastTriggered: now.AddDate(-1, 0, 0)}, "3 attempts · 0 OK · 3 failed · last May 6, 2025"},
+	}
+	for _, tt := range tests {
+		if got := statsText(tt.s, now); got != tt.want {
+			t.Errorf("statsText(%+v) = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
