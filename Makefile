@@ -56,7 +56,7 @@ test: deps-test build vet
 # The latency and storage benchmarks, as a table.
 bench: build
 	go test -run '^$$' -bench . -benchtime 2000x ./app/engine/ | ./.ci/benchtable
-	go test -run '^$$' -bench . -benchtime 3s ./device/serial/ ./storage/ | ./.ci/benchtable
+	go test -run '^$$' -bench . -benchtime 3s -timeout 30m ./device/serial/ ./storage/ | ./.ci/benchtable
 	go test -run '^$$' -bench 'Send|Expand|RenderURL|JSONBody' -benchtime 2s ./actions/ | ./.ci/benchtable
 
 # Keep the other two platforms compiling without their toolchains (no cgo,
