@@ -179,7 +179,7 @@ func TestTLSValidate(t *testing.T) {
 		{"pin not hex", TLS{PinSHA256: strings.Repeat("zz", 32)}, "https://h/", []string{"tls.pin_sha256"}},
 		{"CA", TLS{CAPEM: certPEM(srv)}, "https://h/", nil},
 		{"CA garbage", TLS{CAPEM: "hello"}, "https://h/", []string{"tls.ca_pem"}},
-		{"CA without a certificate", TLS{CAPEM: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}, "https://h/", []string{"tls.ca_pem"}},
+		{"CA without a certificate", TLS{CAPEM: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}, "https://h/", []string{"tls.ca_pem"}},
 		{"CA broken certificate", TLS{CAPEM: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}, "https://h/", []string{"tls.ca_pem"}},
 		{"insecure is allowed", TLS{Insecure: true}, "https://h/", nil},
 		{"two at once", TLS{PinSHA256: good, Insecure: true}, "https://h/", []string{"tls"}},
