@@ -21,43 +21,43 @@ import (
 // its answer printed and never logged. It fails (exit 1) when the target's
 // success rule does not hold.
 func cmdTest(g Globals, logger *slog.Logger, args []string, env Env) error {
-	fs := subFlags("test", env)
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	name, err := parseName(fs, args, "test")
-	if err != nil {
-		return err
-	}
-	a, done, err := connect(g, logger)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	rep, err := a.Test(ctx, name)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		if err := json.NewEncoder(env.Stdout).Encode(rep); err != nil {
-			return err
+	return targetCommand("test", g, logger, args, env, func(ctx context.Context, a api, name string) (any, func(io.Writer), error) {
+		rep, err := a.Test(ctx, name)
+		if err != nil {
+			return nil, nil, err
 		}
-	} else {
-		printReport(env.Stdout, rep)
-	}
-	if !rep.OK {
-		return fmt.Errorf("test of %s failed: %s", name, rep.Error)
-	}
-	return nil
+		if !rep.OK {
+			err = fmt.Errorf("test of %s failed: %s", name, rep.Error)
+		}
+		return rep, func(w io.Writer) { printReport(w, rep) }, err
+	})
 }
 
 // cmdFire runs `buttonhook fire NAME`: a real attempt, logged like a press
 // (event type "manual"), waiting for its end (an async target's callback
 // included). It fails (exit 1) when the attempt failed.
 func cmdFire(g Globals, logger *slog.Logger, args []string, env Env) error {
-	fs := subFlags("fire", env)
-	asJSON := fs.Bool("json", false, "print the attempt as JSON")
-	name, err := parseName(fs, args, "fire")
+	return targetCommand("fire", g, logger, args, env, func(ctx context.Context, a api, name string) (any, func(io.Writer), error) {
+		at, err := a.Fire(ctx, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if at.Status != storage.StatusOK {
+			err = fmt.Errorf("%s failed: %s", name, at.Error)
+		}
+		return at, func(w io.Writer) { printAttempt(w, at) }, err
+	})
+}
+
+// targetCommand runs `buttonhook CMD [--json] NAME`: it reaches the data
+// directory or its running instance and calls do under a context that
+// SIGINT and SIGTERM cancel, then prints do's result, as JSON with --json,
+// before returning do's error.
+func targetCommand(cmd string, g Globals, logger *slog.Logger, args []string, env Env,
+	do func(ctx context.Context, a api, name string) (result any, show func(io.Writer), err error)) error {
+	fs := subFlags(cmd, env)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	name, err := parseName(fs, args, cmd)
 	if err != nil {
 		return err
 	}
@@ -68,28 +68,30 @@ func cmdFire(g Globals, logger *slog.Logger, args []string, env Env) error {
 	defer done()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	at, err := a.Fire(ctx, name)
-	if err != nil {
+	result, show, err := do(ctx, a, name)
+	if result == nil {
 		return err
 	}
 	if *asJSON {
-		if err := json.NewEncoder(env.Stdout).Encode(at); err != nil {
-			return err
+		if jerr := json.NewEncoder(env.Stdout).Encode(result); jerr != nil {
+			return jerr
 		}
 	} else {
-		code := "no response"
-		if at.Code != 0 {
-			code = fmt.Sprintf("HTTP %d", at.Code)
-		}
-		fmt.Fprintf(env.Stdout, "%s  %s  in %s  trigger %s  %s %s\n", at.Status, code, at.Duration.Round(time.Millisecond), at.ID, at.Method, at.URL)
-		if at.Message != "" {
-			fmt.Fprintf(env.Stdout, "message: %s\n", at.Message)
-		}
+		show(env.Stdout)
 	}
-	if at.Status != storage.StatusOK {
-		return fmt.Errorf("%s failed: %s", name, at.Error)
+	return err
+}
+
+// printAttempt prints a fired attempt's one-line summary and its message.
+func printAttempt(w io.Writer, at storage.Attempt) {
+	code := "no response"
+	if at.Code != 0 {
+		code = fmt.Sprintf("HTTP %d", at.Code)
 	}
-	return nil
+	fmt.Fprintf(w, "%s  %s  in %s  trigger %s  %s %s\n", at.Status, code, at.Duration.Round(time.Millisecond), at.ID, at.Method, at.URL)
+	if at.Message != "" {
+		fmt.Fprintf(w, "message: %s\n", at.Message)
+	}
 }
 
 // parseName parses a subcommand's flags and its one argument, a target's
