@@ -30,7 +30,6 @@ type Store interface {
 	Config(kind string) (map[string][]byte, error)
 	ApplyConfig([]storage.ConfigChange) error
 	Counts(device string, button int) (storage.Counts, error)
-	PutCounts(device string, button int, c storage.Counts) error
 	PutAttempts(as []storage.Attempt, counts ...storage.ButtonCounts) error
 	Search(storage.Query) (storage.Page, error)
 	AllTargetStats() (map[string]storage.Stats, error)
@@ -221,9 +220,6 @@ func (e *Engine) applyPorts() {
 	e.ports.SetPorts(paths)
 	e.manager.Rescan()
 }
-
-// Attempts lists logged attempts, newest first.
-func (e *Engine) Attempts(q storage.Query) ([]storage.Attempt, error) { return e.store.Attempts(q) }
 
 // Search returns a page of the attempt log: filtered, sorted, with a cursor.
 func (e *Engine) Search(q storage.Query) (storage.Page, error) { return e.store.Search(q) }

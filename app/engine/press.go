@@ -166,7 +166,7 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		cb, err := p.e.registerCallback(t, attempts[i].ID, &tags)
 		if err != nil {
 			signal()
-			ch <- actions.Result{Err: err, Tries: 0}
+			ch <- actions.Result{Err: err}
 			continue
 		}
 		callbacks[i] = cb
@@ -205,7 +205,7 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		p.e.bus.publish(Event{Kind: AttemptChanged, Attempt: a})
 	}
 	allOK := true
-	var async []chan storage.Attempt
+	async := map[int]chan storage.Attempt{} // by attempt index
 	for i, ch := range results {
 		r := <-ch
 		a := &attempts[i]
@@ -214,7 +214,7 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		if cb := callbacks[i]; cb != nil {
 			if r.OK { // accepted: the callback decides
 				done := make(chan storage.Attempt, 1)
-				async = append(async, done)
+				async[i] = done
 				waiting := *a
 				waiting.Status, waiting.Finished = storage.StatusWaiting, time.Time{}
 				go func() { done <- p.awaitCallback(sendCtx, waiting, cb) }() // ends by the async timeout or sendCtx
@@ -226,13 +226,9 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 			allOK = false
 		}
 	}
-	for _, done := range async {
+	for i, done := range async {
 		a := <-done
-		for i := range attempts {
-			if attempts[i].ID == a.ID {
-				attempts[i] = a
-			}
-		}
+		attempts[i] = a
 		if !p.finish(a) || a.Status != storage.StatusOK {
 			allOK = false
 		}
@@ -330,10 +326,9 @@ const testCallbackToken = "test-run"
 // event type): logged like a press, with no device and no LED. It returns
 // the attempt when it is finished.
 func (e *Engine) Fire(ctx context.Context, name string) (storage.Attempt, error) {
-	c := e.Config()
-	t, ok := c.targetByName(name)
-	if !ok {
-		return storage.Attempt{}, fmt.Errorf("no target named %q (see buttonhook targets list)", name)
+	t, err := e.targetNamed(name)
+	if err != nil {
+		return storage.Attempt{}, err
 	}
 	if !t.Enabled {
 		return storage.Attempt{}, fmt.Errorf("target %q is disabled", t.Name)
@@ -345,10 +340,9 @@ func (e *Engine) Fire(ctx context.Context, name string) (storage.Attempt, error)
 
 // Test runs the named target once with sample tags; see TestTarget.
 func (e *Engine) Test(ctx context.Context, name string) (actions.Result, error) {
-	c := e.Config()
-	t, ok := c.targetByName(name)
-	if !ok {
-		return actions.Result{}, fmt.Errorf("no target named %q (see buttonhook targets list)", name)
+	t, err := e.targetNamed(name)
+	if err != nil {
+		return actions.Result{}, err
 	}
 	return e.TestTarget(ctx, t), nil
 }

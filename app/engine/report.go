@@ -1,8 +1,8 @@
 package engine
 
 import (
+	"bytes"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -46,7 +46,7 @@ func NewTestReport(r actions.Result) TestReport {
 	}
 	switch {
 	case len(body) == 0:
-	case utf8.Valid(body) && !strings.ContainsRune(string(body), 0):
+	case utf8.Valid(body) && bytes.IndexByte(body, 0) < 0:
 		rep.Body = string(body)
 		if len(body) < len(r.Body) {
 			rep.Body += "\n…"

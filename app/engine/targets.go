@@ -10,6 +10,15 @@ import (
 	"github.com/buttonhook/buttonhook/storage"
 )
 
+// targetNamed finds a target by name, or says how to list them.
+func (e *Engine) targetNamed(name string) (actions.Target, error) {
+	c := e.Config()
+	if t, ok := c.targetByName(name); ok {
+		return t, nil
+	}
+	return actions.Target{}, fmt.Errorf("no target named %q (see buttonhook targets list)", name)
+}
+
 // SecretDeleter deletes secrets from the OS keyring by name (storage/secrets'
 // Keyring is one).
 type SecretDeleter interface {
