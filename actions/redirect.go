@@ -43,7 +43,7 @@ func followRedirects(secret []string) func(*http.Request, []*http.Request) error
 		}
 		if crossed {
 			for k := range req.Header {
-				if secretHeader(k) || slices.ContainsFunc(secret, func(s string) bool { return strings.EqualFold(s, k) }) {
+				if carriesSecret(k, secret) {
 					req.Header.Del(k)
 				}
 			}
@@ -70,6 +70,13 @@ func origin(u *url.URL) string {
 // secretWords mark a header name that probably carries a secret. Dropping a
 // harmless header on a cross-origin redirect is the safe mistake.
 var secretWords = []string{"auth", "token", "key", "secret", "signature", "session", "password", "passwd", "credential", "cookie", "callback"}
+
+// carriesSecret reports whether header k carries a secret: by its name
+// (secretHeader), or because it is one of own, the headers a target's auth
+// sets.
+func carriesSecret(k string, own []string) bool {
+	return secretHeader(k) || slices.ContainsFunc(own, func(o string) bool { return strings.EqualFold(o, k) })
+}
 
 // secretHeader reports whether a header, by its name, probably carries a
 // secret: Authorization, Proxy-Authorization, Cookie, and any name that

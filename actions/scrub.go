@@ -33,7 +33,7 @@ func scrubbed(body []byte, sent *http.Request, t Target, src SecretSource) []byt
 	if sent != nil {
 		own := t.Auth.secretHeaders()
 		for k, vs := range sent.Header {
-			if !secretHeader(k) && !containsFold(own, k) {
+			if !carriesSecret(k, own) {
 				continue
 			}
 			for _, v := range vs {
@@ -50,13 +50,4 @@ func scrubbed(body []byte, sent *http.Request, t Target, src SecretSource) []byt
 		}
 	}
 	return body
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
