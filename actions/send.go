@@ -198,7 +198,7 @@ func (s *Sender) Send(ctx context.Context, t Target, tags Tags) Result {
 	}
 	r := Result{Code: resp.StatusCode, Header: resp.Header, RequestHeaders: headerNames(sent.Header, t)}
 	r.Body, err = readResponse(resp)
-	r.Body = scrubbed(r.Body, sent, t, s.secrets)
+	r.Body = scrubbed(r.Body, sent, t)
 	r.Timing = tm.timing()
 	r.Duration = r.Timing.Total
 	if err != nil {
