@@ -81,6 +81,7 @@ func ControlHandler(e Engine) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		w.Header().Set("Trailer", exportErrorTrailer)
 		switch r.URL.Query().Get("format") {
 		case "csv":
 			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -89,8 +90,8 @@ func ControlHandler(e Engine) http.Handler {
 			w.Header().Set("Content-Type", "application/jsonl")
 			err = e.WriteJSONLines(w, q)
 		}
-		if err != nil { // the status is sent: say it in the body's last line
-			fmt.Fprintf(w, "\nerror: %v\n", err)
+		if err != nil { // the status is sent: say it in a trailer
+			w.Header().Set(exportErrorTrailer, err.Error())
 		}
 	})
 	mux.HandleFunc("GET /v1/devices", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.Devices()) })
@@ -239,6 +240,9 @@ func (c *Client) Search(q storage.Query) (storage.Page, error) {
 	return p, err
 }
 
+// exportErrorTrailer reports an export that failed after it started.
+const exportErrorTrailer = "X-Buttonhook-Export-Error"
+
 // ExportLog streams every attempt q matches from the running instance to w,
 // as "csv" or "jsonl".
 func (c *Client) ExportLog(w io.Writer, q storage.Query, format string) error {
@@ -257,8 +261,13 @@ func (c *Client) ExportLog(w io.Writer, q storage.Query, format string) error {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return errors.New(string(bytes.TrimSpace(msg)))
 	}
-	_, err = io.Copy(w, resp.Body)
-	return err
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return err
+	}
+	if msg := resp.Trailer.Get(exportErrorTrailer); msg != "" {
+		return fmt.Errorf("the export stopped: %s", msg)
+	}
+	return nil
 }
 
 // Devices lists the running instance's devices.

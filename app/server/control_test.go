@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +94,41 @@ func TestControlSocket(t *testing.T) {
 	}
 	if _, err := c.Devices(); err == nil {
 		t.Errorf("client still answered after the server stopped")
+	}
+}
+
+// brokenExport is an engine whose CSV export fails after its first line.
+type brokenExport struct{ *engine.Engine }
+
+func (brokenExport) WriteCSV(w io.Writer, _ storage.Query) error {
+	io.WriteString(w, "id,time\n")
+	return errors.New("disk read error")
+}
+
+func TestExportFailureReachesTheClient(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(filepath.Join(dir, "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := engine.New(engine.Options{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ServeControl(ctx, SocketPath(dir), ControlHandler(brokenExport{e}))
+	c := NewClient(dir)
+	var out strings.Builder
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out.Reset()
+		err = c.ExportLog(&out, storage.Query{}, "csv")
+		if err == nil || strings.Contains(err.Error(), "export stopped") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk read error") || out.String() != "id,time\n" {
+		t.Errorf("ExportLog = %q, %v; want the first line and the error", out.String(), err)
 	}
 }
