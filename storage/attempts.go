@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/textproto"
@@ -343,29 +341,13 @@ func (db *DB) Attempt(id string) (Attempt, bool, error) {
 	)
 	err := db.view(func(txn *badger.Txn) error {
 		var err error
-		a, found, err = getAttempt(txn, id)
+		found, err = getJSON(txn, attemptKey(id), &a)
 		return err
 	})
 	if err != nil {
 		return Attempt{}, false, fmt.Errorf("read attempt %s: %w", id, err)
 	}
 	return a, found, nil
-}
-
-// getAttempt reads and decodes an attempt in txn.
-func getAttempt(txn *badger.Txn, id string) (a Attempt, found bool, err error) {
-	item, err := txn.Get(attemptKey(id))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return Attempt{}, false, nil
-	}
-	if err != nil {
-		return Attempt{}, false, err
-	}
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &a) })
-	if err != nil {
-		return Attempt{}, false, fmt.Errorf("decode attempt %s: %w", id, err)
-	}
-	return a, true, nil
 }
 
 func attemptKey(id string) []byte {

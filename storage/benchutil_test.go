@@ -111,25 +111,14 @@ func bulkLoad(db *DB, n int, gen func(i int) Attempt) error {
 				return err
 			}
 		}
-		s := stats[a.TargetID]
-		if s == nil {
-			s = &Stats{}
-			stats[a.TargetID] = s
-		}
-		s.add(x, 1)
-		if a.Time.After(s.LastTriggered) {
-			s.LastTriggered = a.Time
-		}
+		statsOf(stats, a.TargetID).record(x)
 	}
 	for id, s := range stats {
 		old, err := db.TargetStats(id)
 		if err != nil {
 			return err
 		}
-		s.Attempts, s.OK, s.Failed = s.Attempts+old.Attempts, s.OK+old.OK, s.Failed+old.Failed
-		if old.LastTriggered.After(s.LastTriggered) {
-			s.LastTriggered = old.LastTriggered
-		}
+		s.merge(old)
 		data, _ := json.Marshal(s)
 		if err := wb.Set([]byte(statsPrefix+id), data); err != nil {
 			return err

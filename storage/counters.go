@@ -2,7 +2,6 @@ package storage
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -28,14 +27,8 @@ func counterKey(device string, button int) []byte {
 func (db *DB) Counts(device string, button int) (Counts, error) {
 	var c Counts
 	err := db.view(func(txn *badger.Txn) error {
-		item, err := txn.Get(counterKey(device, button))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &c) })
+		_, err := getJSON(txn, counterKey(device, button), &c)
+		return err
 	})
 	if err != nil {
 		return Counts{}, fmt.Errorf("read counters of %s button %d: %w", device, button, err)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -24,12 +23,9 @@ func childDurable(dir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	var (
-		wg   sync.WaitGroup
-		fail = make(chan error, crashWriters)
-	)
+	fail := make(chan error, crashWriters)
 	for w := range crashWriters {
-		wg.Go(func() {
+		go func() {
 			c, err := db.Counts("crash", w)
 			if err != nil {
 				fail <- err
@@ -54,7 +50,7 @@ func childDurable(dir string) int {
 				}
 				fmt.Printf("id %s %s %d %d\n", a.ID, a.Status, w, c.All) // os.Stdout is unbuffered
 			}
-		})
+		}()
 	}
 	fmt.Fprintln(os.Stderr, <-fail)
 	return 1

@@ -95,9 +95,7 @@ type commitQueue struct {
 func (db *DB) commitNow(r *writeReq) error {
 	db.attemptMu.Lock()
 	defer db.attemptMu.Unlock()
-	db.writeMu.RLock()
-	defer db.writeMu.RUnlock()
-	return db.badger.Update(func(txn *badger.Txn) error { return applyAll(txn, []*writeReq{r}) })
+	return db.update(false, func(txn *badger.Txn) error { return applyAll(txn, []*writeReq{r}) })
 }
 
 func applyAll(txn *badger.Txn, reqs []*writeReq) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,28 +122,46 @@ func (s *Stats) add(a indexed, sign int64) {
 	}
 }
 
+// record counts a new attempt a in s: add, and LastTriggered moves up to
+// a's time.
+func (s *Stats) record(a indexed) {
+	s.add(a, 1)
+	if a.Time.After(s.LastTriggered) {
+		s.LastTriggered = a.Time
+	}
+}
+
+// merge adds d's counts to s and keeps the later LastTriggered.
+func (s *Stats) merge(d Stats) {
+	s.Attempts, s.OK, s.Failed = s.Attempts+d.Attempts, s.OK+d.OK, s.Failed+d.Failed
+	if d.LastTriggered.After(s.LastTriggered) {
+		s.LastTriggered = d.LastTriggered
+	}
+}
+
+// statsOf returns the Stats of target id in m, adding zero ones if missing.
+func statsOf(m map[string]*Stats, id string) *Stats {
+	s := m[id]
+	if s == nil {
+		s = &Stats{}
+		m[id] = s
+	}
+	return s
+}
+
 // txnState gathers the counter changes of one transaction, written once at
-// its end.
+// its end: per target, the changes to add (LastTriggered the newest press
+// seen), and the change in the number of attempts.
 type txnState struct {
-	stats map[string]*statsDelta
+	stats map[string]*Stats
 	count int64
 }
 
-type statsDelta struct {
-	d    Stats
-	last time.Time
-}
-
-func (st *txnState) target(id string) *statsDelta {
+func (st *txnState) target(id string) *Stats {
 	if st.stats == nil {
-		st.stats = make(map[string]*statsDelta)
+		st.stats = make(map[string]*Stats)
 	}
-	d := st.stats[id]
-	if d == nil {
-		d = &statsDelta{}
-		st.stats[id] = d
-	}
-	return d
+	return statsOf(st.stats, id)
 }
 
 // putIndexed stores the encoded attempt data for a in txn, replacing an
@@ -156,13 +175,13 @@ func putIndexed(txn *badger.Txn, st *txnState, a indexed, data []byte) error {
 	keys := a.indexKeys()
 	if found {
 		for _, k := range old.indexKeys() {
-			if k != keys[0] && k != keys[1] && k != keys[2] && k != keys[3] && k != keys[4] {
+			if !slices.Contains(keys[:], k) {
 				if err := txn.Delete([]byte(k)); err != nil {
 					return err
 				}
 			}
 		}
-		st.target(old.TargetID).d.add(old, -1)
+		st.target(old.TargetID).add(old, -1)
 	} else {
 		st.count++
 	}
@@ -172,11 +191,7 @@ func putIndexed(txn *badger.Txn, st *txnState, a indexed, data []byte) error {
 			return err
 		}
 	}
-	d := st.target(a.TargetID)
-	d.d.add(a, 1)
-	if a.Time.After(d.last) {
-		d.last = a.Time
-	}
+	st.target(a.TargetID).record(a)
 	return txn.Set(attemptKey(a.ID), data)
 }
 
@@ -193,34 +208,40 @@ func deleteIndexedOld(txn *badger.Txn, st *txnState, old indexed) error {
 }
 
 func getIndexed(txn *badger.Txn, id string) (a indexed, found bool, err error) {
-	item, err := txn.Get(attemptKey(id))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return indexed{}, false, nil
-	}
-	if err != nil {
+	if found, err = getJSON(txn, attemptKey(id), &a); err != nil {
 		return indexed{}, false, err
 	}
-	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
-		return indexed{}, false, fmt.Errorf("decode attempt %s: %w", id, err)
-	}
 	a.ID = id
-	return a, true, nil
+	return a, found, nil
+}
+
+// getJSON decodes the value of key in txn into v, and reports whether key
+// exists; v is left as is if it does not.
+func getJSON(txn *badger.Txn, key []byte, v any) (found bool, err error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
+		return false, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return true, nil
 }
 
 // flush writes the counters changed in the transaction.
 func (st *txnState) flush(txn *badger.Txn) error {
 	for id, d := range st.stats {
-		if d.d == (Stats{}) && d.last.IsZero() {
+		if d.Attempts == 0 && d.OK == 0 && d.Failed == 0 && d.LastTriggered.IsZero() {
 			continue
 		}
 		s, err := getStats(txn, id)
 		if err != nil {
 			return err
 		}
-		s.Attempts, s.OK, s.Failed = s.Attempts+d.d.Attempts, s.OK+d.d.OK, s.Failed+d.d.Failed
-		if d.last.After(s.LastTriggered) {
-			s.LastTriggered = d.last
-		}
+		s.merge(*d)
 		data, err := json.Marshal(s)
 		if err != nil {
 			return err
@@ -241,18 +262,8 @@ func (st *txnState) flush(txn *badger.Txn) error {
 
 func getStats(txn *badger.Txn, target string) (Stats, error) {
 	var s Stats
-	item, err := txn.Get([]byte(statsPrefix + target))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return s, nil
-	}
-	if err != nil {
-		return s, err
-	}
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &s) })
-	if err != nil {
-		return s, fmt.Errorf("decode counters of target %q: %w", target, err)
-	}
-	return s, nil
+	_, err := getJSON(txn, []byte(statsPrefix+target), &s)
+	return s, err
 }
 
 func getCount(txn *badger.Txn) (int64, error) {

@@ -46,10 +46,7 @@ func checkIndexes(t *testing.T, db *DB, wantStats bool) {
 					want[ik] = string(x.indexValue())
 				}
 				s := stats[a.TargetID]
-				s.add(x, 1)
-				if a.Time.After(s.LastTriggered) {
-					s.LastTriggered = a.Time
-				}
+				s.record(x)
 				stats[a.TargetID] = s
 				n++
 			case strings.HasPrefix(k, indexPrefix):

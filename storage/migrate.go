@@ -63,15 +63,7 @@ func (db *DB) migrate(from int) error {
 			return fmt.Errorf("migrate from schema 1: index attempts: %w", err)
 		}
 		for _, a := range batch {
-			s := stats[a.TargetID]
-			if s == nil {
-				s = &Stats{}
-				stats[a.TargetID] = s
-			}
-			s.add(a, 1)
-			if a.Time.After(s.LastTriggered) {
-				s.LastTriggered = a.Time
-			}
+			statsOf(stats, a.TargetID).record(a)
 		}
 		count += int64(len(batch))
 		after = batch[len(batch)-1].ID
@@ -97,23 +89,36 @@ func (db *DB) migrate(from int) error {
 func (db *DB) readIndexed(after string, n int) ([]indexed, error) {
 	var out []indexed
 	err := db.badger.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(attemptPrefix), PrefetchValues: true, PrefetchSize: 100})
-		defer it.Close()
-		for it.Seek([]byte(attemptPrefix + after)); it.Valid() && len(out) < n; it.Next() {
-			id := string(it.Item().Key()[len(attemptPrefix):])
-			if id == after {
-				continue
-			}
-			var a indexed
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
-				return fmt.Errorf("decode attempt %s: %w", id, err)
-			}
-			a.ID = id
-			out = append(out, a)
-		}
-		return nil
+		var err error
+		out, err = scanIndexed(txn, after, n, "")
+		return err
 	})
 	return out, err
+}
+
+// scanIndexed reads in txn up to n attempts after the ID after (or from the
+// start), oldest first, and below the ID cutoff if it is set. It reads them
+// with an iterator, not one by one: a point read decompresses a whole block.
+func scanIndexed(txn *badger.Txn, after string, n int, cutoff string) ([]indexed, error) {
+	var out []indexed
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(attemptPrefix), PrefetchValues: true, PrefetchSize: min(n, 100)})
+	defer it.Close()
+	for it.Seek([]byte(attemptPrefix + after)); it.Valid() && len(out) < n; it.Next() {
+		id := string(it.Item().Key()[len(attemptPrefix):])
+		if id == after {
+			continue
+		}
+		if cutoff != "" && id >= cutoff {
+			break
+		}
+		var a indexed
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+			return nil, fmt.Errorf("decode attempt %s: %w", id, err)
+		}
+		a.ID = id
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // putStats stores per-target counters, replacing any, synced.

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -104,8 +103,6 @@ func pause(ctx context.Context, d time.Duration) error {
 // deleteOldest deletes up to n attempts after the ID after (or from the
 // start), oldest first, below cutoff (if set), with their index entries, in
 // one transaction. It returns how many it deleted and the last ID deleted.
-// It reads the attempts with an iterator, not one by one: a point read
-// decompresses a whole block.
 func (db *DB) deleteOldest(after string, n int, cutoff string) (int, string, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
@@ -114,32 +111,15 @@ func (db *DB) deleteOldest(after string, n int, cutoff string) (int, string, err
 	}
 	db.attemptMu.Lock()
 	defer db.attemptMu.Unlock()
-	db.writeMu.RLock()
-	defer db.writeMu.RUnlock()
 	var (
 		deleted int
 		last    string
 	)
-	err := db.badger.Update(func(txn *badger.Txn) error {
-		var olds []indexed
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(attemptPrefix), PrefetchValues: true, PrefetchSize: n})
-		for it.Seek([]byte(attemptPrefix + after)); it.Valid() && len(olds) < n; it.Next() {
-			id := string(it.Item().Key()[len(attemptPrefix):])
-			if id == after {
-				continue
-			}
-			if cutoff != "" && id >= cutoff {
-				break
-			}
-			var a indexed
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
-				it.Close()
-				return fmt.Errorf("decode attempt %s: %w", id, err)
-			}
-			a.ID = id
-			olds = append(olds, a)
+	err := db.update(false, func(txn *badger.Txn) error {
+		olds, err := scanIndexed(txn, after, n, cutoff)
+		if err != nil {
+			return err
 		}
-		it.Close()
 		var st txnState
 		for _, a := range olds {
 			if err := deleteIndexedOld(txn, &st, a); err != nil {
