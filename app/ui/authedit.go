@@ -112,21 +112,6 @@ func (a *authEditor) set(auth actions.Auth) {
 	a.showKind()
 }
 
-// secretFields are the secret fields of the selected kind.
-func (a *authEditor) secretFields() []*secretField {
-	switch a.selected() {
-	case actions.AuthBasic, actions.AuthDigest:
-		return []*secretField{a.password}
-	case actions.AuthBearer:
-		return []*secretField{a.token}
-	case actions.AuthAPIKey:
-		return []*secretField{a.key}
-	case actions.AuthOAuth2:
-		return []*secretField{a.clientSecret}
-	}
-	return nil
-}
-
 // auth reads the fields of the selected kind; ref gives each secret
 // field's reference.
 func (a *authEditor) auth(ref func(*secretField) actions.SecretRef) actions.Auth {

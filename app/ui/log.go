@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -52,10 +53,7 @@ func formatDate(t, now time.Time) string {
 // headerTitle is a column's title with an arrow if the log is sorted by it.
 func headerTitle(col int, by storage.Sort, ascending bool) string {
 	c := logColumns[col]
-	if by == "" {
-		by = storage.SortTime
-	}
-	if c.sort == "" || c.sort != by {
+	if c.sort != cmp.Or(by, storage.SortTime) {
 		return c.title
 	}
 	if ascending {

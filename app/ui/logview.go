@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -143,11 +144,7 @@ func (v *logView) query() storage.Query {
 
 // sortBy orders the log by s, or reverses the order if it is already by s.
 func (v *logView) sortBy(s storage.Sort) {
-	cur := v.sort
-	if cur == "" {
-		cur = storage.SortTime
-	}
-	if s == cur {
+	if s == cmp.Or(v.sort, storage.SortTime) {
 		v.asc = !v.asc
 	} else {
 		v.sort, v.asc = s, false
@@ -214,10 +211,12 @@ func (v *logView) updateFooter() {
 		v.more.Disable()
 	}
 	text := fmt.Sprintf("%d shown", len(v.rows))
+	filters := v.query()
+	filters.Sort, filters.Ascending = "", false // an order filters nothing out
 	switch {
 	case v.partial:
 		text += " · searched part of the log — Load more to keep looking"
-	case len(v.rows) == 0 && v.query() != (storage.Query{Limit: storage.DefaultLimit}):
+	case len(v.rows) == 0 && filters != (storage.Query{Limit: storage.DefaultLimit}):
 		text = "No attempts match the filters"
 	case len(v.rows) == 0:
 		text = "No attempts yet"

@@ -287,3 +287,12 @@ func TestStatsText(t *testing.T) {
 		}
 	}
 }
+
+func TestLogNoteOfAnEmptySortedLog(t *testing.T) {
+	f := newLogFixture(t)
+	v := f.w.logs
+	test.Tap(header(t, v, "Code"))
+	if got := v.note.Text; got != "No attempts yet" {
+		t.Errorf("note of an empty log sorted by code = %q, want No attempts yet (an order filters nothing)", got)
+	}
+}

@@ -62,7 +62,8 @@ func sampleTags(t actions.Target) actions.Tags {
 
 // show renders the preview of the target as the editor holds it.
 func (p *previewPane) show() {
-	s, err := actions.Preview(p.target(), sampleTags(p.target()))
+	t := p.target()
+	s, err := actions.Preview(t, sampleTags(t))
 	if err != nil {
 		p.text.SetText("")
 		p.setState("Cannot build the request: "+err.Error(), widget.DangerImportance)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -170,12 +171,7 @@ func (r *kvRows) add(kv actions.KV) {
 }
 
 func (r *kvRows) remove(kr *kvRow) {
-	for i, o := range r.rows {
-		if o == kr {
-			r.rows = append(r.rows[:i], r.rows[i+1:]...)
-			break
-		}
-	}
+	r.rows = slices.DeleteFunc(r.rows, func(o *kvRow) bool { return o == kr })
 	r.list.Remove(kr.obj)
 	r.refreshEmpty()
 	r.changed()

@@ -145,9 +145,6 @@ func (s *secretField) ref(name string) (ref actions.SecretRef, w *secretWrite, p
 		return "", nil, "no OS keyring is available: choose " + sourceEnv
 	case s.value.Text != "":
 		return actions.SecretRef("keyring:" + name), &secretWrite{field: s.field, name: name, value: s.value.Text}, ""
-	case s.invalid():
-		s.state.Importance = widget.WarningImportance
-		s.state.SetText("The saved reference names no keyring or environment variable (it may be a pasted secret): type " + s.what + " again to store it in the OS keyring.")
 	case s.keyringName() != "":
 		return s.existing, nil, ""
 	}

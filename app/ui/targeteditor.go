@@ -202,7 +202,7 @@ func (te *targetEditor) trySave() {
 			problems = append(problems, err.Error())
 		}
 		for _, fe := range ve {
-			if !reported(problems, fe.Field) {
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, fe.Field+": ") }) {
 				problems = append(problems, fe.Error())
 			}
 		}
@@ -246,16 +246,6 @@ func (te *targetEditor) trySave() {
 	}()
 }
 
-// reported reports whether problems already has one about field.
-func reported(problems []string, field string) bool {
-	for _, p := range problems {
-		if strings.HasPrefix(p, field+": ") {
-			return true
-		}
-	}
-	return false
-}
-
 // commit saves t, whose new secrets are stored, and closes the editor.
 func (te *targetEditor) commit(t actions.Target, stored []secretWrite) {
 	save := te.w.eng.SaveTarget
@@ -263,8 +253,10 @@ func (te *targetEditor) commit(t actions.Target, stored []secretWrite) {
 		save = te.w.eng.UpdateTarget // by ID: a new name renames it
 	}
 	if err := save(t); err != nil {
-		te.saving.Add(1)
-		go func() { defer te.saving.Done(); te.forget(stored) }()
+		if len(stored) > 0 {
+			te.saving.Add(1)
+			go func() { defer te.saving.Done(); te.forget(stored) }()
+		}
 		te.showProblem(problemText(err))
 		return
 	}
@@ -309,7 +301,7 @@ func (te *targetEditor) deleteUnused(saved actions.Target) {
 	}
 	var names []string
 	for field, ref := range te.orig.SecretRefs() {
-		if name, ok := ownedSecret(ref, te.orig.Name, field); ok && !inUse[ref] && !inUse[actions.SecretRef("keyring:"+name)] {
+		if name, ok := ownedSecret(ref, te.orig.Name, field); ok && !inUse[ref] {
 			names = append(names, name)
 		}
 	}
@@ -400,11 +392,19 @@ func (te *targetEditor) confirmDelete() {
 		if !ok {
 			return
 		}
-		if err := te.w.eng.DeleteTarget(te.orig.ID); err != nil {
-			te.showProblem(err.Error())
-			return
-		}
-		te.w.setStatus("Deleted target " + name + ".")
-		te.done()
+		// The engine deletes the target's keyring secrets too, which may
+		// block while the OS asks to unlock the keyring: off the UI goroutine.
+		id := te.orig.ID
+		te.w.sched.background(func() func() {
+			err := te.w.eng.DeleteTarget(id)
+			return func() {
+				if err != nil {
+					te.showProblem(err.Error())
+					return
+				}
+				te.w.setStatus("Deleted target " + name + ".")
+				te.done()
+			}
+		})
 	}, te.w.Window)
 }

@@ -272,7 +272,7 @@ func (r *responseEditor) set(t actions.Target) {
 }
 
 // read fills in t's response and advanced fields, or says what cannot be
-// read. The signing secret is the caller's (see secretFields).
+// read. The signing secret is the caller's (see targetEditor.read).
 func (r *responseEditor) read(t *actions.Target) (problems []string) {
 	num := func(field string, e *widget.Entry) int {
 		s := strings.TrimSpace(e.Text)
@@ -294,12 +294,4 @@ func (r *responseEditor) read(t *actions.Target) (problems []string) {
 		t.Async = actions.Async{Enabled: true, Timeout: actions.Seconds(num("async.timeout", r.asyncTimeout))}
 	}
 	return problems
-}
-
-// secretFields are the secret fields in use.
-func (r *responseEditor) secretFields() []*secretField {
-	if r.sign.Checked {
-		return []*secretField{r.signing}
-	}
-	return nil
 }
