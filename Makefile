@@ -8,10 +8,12 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/buttonhook
 
 # Packages needed to build (Fyne on X11 + gousb) and to run the tests that use
-# real parts (a window under Xvfb, a Secret Service, ptys, umockdev).
+# real parts (a window under Xvfb, a Secret Service, ptys, umockdev, the
+# reference firmware built with g++ and run under python3 on the host).
 BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev \
               libxinerama-dev libxi-dev libxxf86vm-dev libusb-1.0-0-dev
-TEST_PKGS  := xvfb xauth x11-utils imagemagick dbus dbus-x11 gnome-keyring umockdev libumockdev-dev socat
+TEST_PKGS  := xvfb xauth x11-utils imagemagick dbus dbus-x11 gnome-keyring umockdev libumockdev-dev socat \
+              g++ python3
 
 .PHONY: run build headless headless-arm64 package-linux test bench deps-build deps-test vet cross cross-windows clean
 
@@ -52,12 +54,14 @@ vet:
 # window test.
 test: deps-test build vet
 	./.ci/with-services go test -race -count=1 -timeout 20m ./...
+	go test -race -count=1 -timeout 5m -tags umockdev -exec umockdev-wrapper ./device/usb/...
 
 # The latency and storage benchmarks, as a table.
 bench: build
 	go test -run '^$$' -bench . -benchtime 2000x ./app/engine/ | ./.ci/benchtable
 	go test -run '^$$' -bench . -benchtime 3s -timeout 30m ./device/serial/ ./storage/ | ./.ci/benchtable
 	go test -run '^$$' -bench 'Send|Expand|RenderURL|JSONBody' -benchtime 2s ./actions/ | ./.ci/benchtable
+	go test -run '^$$' -bench . -benchtime 100x -tags umockdev -exec umockdev-wrapper ./device/usb/ | ./.ci/benchtable
 
 # Keep the other two platforms compiling without their toolchains (no cgo,
 # so no libusb: -tags nousb). See docs/platforms.md.

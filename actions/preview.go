@@ -35,8 +35,10 @@ const mask = "***"
 //
 // Secrets are never read: the authorization header shows its scheme and
 // "***" (Authorization: Basic ***), the API-key header and a signature show
-// "***", and so does any header named in Auth.secretHeaders or
-// Authorization, Proxy-Authorization or Cookie set by hand. A password in the
+// "***", and so does every header that redirects strip and response
+// scrubbing looks for (carriesSecret): the auth's own, and any set by hand
+// whose name says it carries a secret (Authorization, Cookie, X-Api-Key,
+// X-Auth-Token...). A password in the
 // URL shows as Authorization: Basic *** (net/http sends it so). A multipart body shows each uploaded file as <file PATH, N bytes>;
 // a body that is not UTF-8 text as <N bytes of binary data>. A zero
 // tags.Time means now. Preview fails when the send would fail to build
@@ -89,9 +91,9 @@ func Preview(t Target, tags Tags) (string, error) {
 // add, every secret masked.
 func previewHeader(t Target, tags Tags, req *http.Request) http.Header {
 	h := req.Header.Clone()
-	secret := secretHeaderSet(t.Auth)
+	own := t.Auth.secretHeaders()
 	for k, vs := range h {
-		if secret[k] {
+		if carriesSecret(k, own) {
 			for i, v := range vs {
 				vs[i] = maskValue(v)
 			}
@@ -117,24 +119,6 @@ func previewHeader(t Target, tags Tags, req *http.Request) http.Header {
 		h.Set("webhook-signature", "v1,"+mask)
 	}
 	return h
-}
-
-// alwaysSecret are headers masked in previews whoever set them.
-var alwaysSecret = []string{"Authorization", "Proxy-Authorization", "Cookie"}
-
-// secretHeaderSet is the set of canonical header names whose values a
-// preview masks: those a carries its secrets in, and alwaysSecret.
-func secretHeaderSet(a Auth) map[string]bool {
-	set := map[string]bool{}
-	for _, k := range alwaysSecret {
-		set[k] = true
-	}
-	if a.Kind != AuthNone {
-		for _, k := range a.secretHeaders() {
-			set[http.CanonicalHeaderKey(k)] = true
-		}
-	}
-	return set
 }
 
 // authHeaderSet is the set of canonical header names a sets itself.
@@ -236,9 +220,9 @@ func closeBody(req *http.Request) {
 // t with tags would make, quoted for a POSIX shell (bash's $'...' quoting
 // for text with control characters). Secrets appear as shell variables
 // (CurlPasswordVar and the others) to set before running it, never as
-// values; a password in the URL moves to --user; a hand-set Authorization,
-// Proxy-Authorization or Cookie header becomes $BUTTONHOOK_AUTHORIZATION
-// and so on (after its scheme word, if any). Bodies are passed with
+// values; a password in the URL moves to --user; a hand-set header that
+// carries a secret (as Preview masks it) becomes $BUTTONHOOK_AUTHORIZATION,
+// $BUTTONHOOK_X_API_KEY and so on (after its scheme word, if any). Bodies are passed with
 // --data-raw, so a body starting with "@" is not read as a file name. A multipart body becomes
 // --form-string fields and -F file uploads. The deadline, redirect policy
 // and an insecure TLS setting carry over; a pinned certificate does not
@@ -267,7 +251,7 @@ func CurlCommand(t Target, tags Tags) (string, error) {
 	}
 	c.add(shellQuote(u.String()))
 
-	secret, byAuth := secretHeaderSet(t.Auth), authHeaderSet(t.Auth)
+	own, byAuth := t.Auth.secretHeaders(), authHeaderSet(t.Auth)
 	isMultipart := t.Body.Kind == BodyMultipart && t.Preset.Kind == PresetNone
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
 		for k := range req.Header {
@@ -283,7 +267,7 @@ func CurlCommand(t Target, tags Tags) (string, error) {
 			switch {
 			case byAuth[k]:
 				// The auth's own option below sends it.
-			case secret[k]:
+			case carriesSecret(k, own):
 				prefix := k + ": "
 				if scheme, _, ok := strings.Cut(v, " "); ok && scheme != "" {
 					prefix += scheme + " "

@@ -206,3 +206,56 @@ func TestSecretHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewMasksWhatRedirectsStrip checks that the preview and the curl
+// command hide exactly the headers that redirects strip and response
+// scrubbing replaces: one rule, carriesSecret, for all of them.
+func TestPreviewMasksWhatRedirectsStrip(t *testing.T) {
+	const value = "value-123456"
+	door := Auth{Kind: AuthAPIKey, Header: "X-Door", Key: "env:K"}
+	tests := []struct {
+		name string
+		auth Auth
+		want bool
+	}{
+		{"X-Api-Key", Auth{}, true},
+		{"X-Auth-Token", Auth{}, true},
+		{"Authorization", Auth{}, true},
+		{"Proxy-Authorization", Auth{}, true},
+		{"Cookie", Auth{}, true},
+		{"Ocp-Apim-Subscription-Key", Auth{}, true},
+		{"X-Hub-Signature-256", Auth{}, true},
+		{"X-Client-Secret", Auth{}, true},
+		{"X-Door", door, true}, // the API-key auth's own header, whatever its name
+		{"X-Door", Auth{}, false},
+		{"X-Idempotency-Key", Auth{}, false},
+		{"X-Button", Auth{}, false},
+	}
+	for _, tt := range tests {
+		tg := Target{Name: "p", Method: "POST", URL: "https://example.com/", Auth: tt.auth,
+			Headers: []KV{{Key: tt.name, Value: value}}}
+		if tt.auth.Kind != AuthNone {
+			tg.Headers = nil // the auth sets it
+		}
+		if got := carriesSecret(tt.name, tg.Auth.secretHeaders()); got != tt.want {
+			t.Fatalf("carriesSecret(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+		tags := Tags{EID: "e1"}
+		preview, err := Preview(tg, tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		masked := strings.Contains(preview, "\n"+tt.name+": ***\n")
+		shown := strings.Contains(preview, "\n"+tt.name+": "+value+"\n")
+		if masked != tt.want || shown == tt.want {
+			t.Errorf("%s (auth %q): preview masks it %v, shows it %v; want masked %v:\n%s", tt.name, tt.auth.Kind, masked, shown, tt.want, preview)
+		}
+		cmd, err := CurlCommand(tg, tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := !strings.Contains(cmd, value); got != tt.want {
+			t.Errorf("%s (auth %q): curl command hides the value %v, want %v:\n%s", tt.name, tt.auth.Kind, got, tt.want, cmd)
+		}
+	}
+}

@@ -3,9 +3,12 @@ package device
 import (
 	"context"
 	"errors"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -45,6 +48,8 @@ type memDevice struct {
 	mu     sync.Mutex
 	leds   []LED
 	closed int
+	ledErr error  // returned by SetLED
+	onLED  func() // called by SetLED
 }
 
 func newMemDevice(id string) *memDevice {
@@ -67,10 +72,13 @@ func (m *memDevice) Run(ctx context.Context, edge func(Edge)) error {
 }
 
 func (m *memDevice) SetLED(_ context.Context, _ int, led LED) error {
+	if m.onLED != nil {
+		m.onLED()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.leds = append(m.leds, led)
-	return nil
+	return m.ledErr
 }
 
 func (m *memDevice) Close() error {
@@ -223,4 +231,257 @@ func (c *countingDriver) Open(ctx context.Context, cand Candidate) (Device, erro
 	c.opens.Store(cand.Key, n.(int)+1)
 	c.mu.Unlock()
 	return c.memDriver.Open(ctx, cand)
+}
+
+// plug puts a device at key (nil unplugs the key) in a memDriver.
+func (d *memDriver) plug(key string, dev *memDevice) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dev == nil {
+		delete(d.present, key)
+		return
+	}
+	d.present[key] = dev
+}
+
+// recorder collects a Manager's events other than edges.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (r *recorder) emit(e Event) {
+	if e.Kind == EdgeEvent {
+		return
+	}
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *recorder) take() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.events
+	r.events = nil
+	return out
+}
+
+func kinds(es []Event) []EventKind {
+	var out []EventKind
+	for _, e := range es {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// runManager runs m in the current synctest bubble until the test ends.
+func runManager(t *testing.T, m *Manager, r *recorder) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx, r.emit) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+func TestManagerReconnectKeepsIdentity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		drv := &memDriver{present: map[string]*memDevice{}}
+		m := NewManager(nil, time.Second, drv)
+		r := &recorder{}
+		runManager(t, m, r)
+		start := time.Now()
+
+		dev := newMemDevice("mem:A")
+		drv.plug("/dev/ttyACM0", dev)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if es := r.take(); len(es) != 1 || es[0].Kind != Attached || es[0].Reconnected {
+			t.Fatalf("first plug: events %v, want one Attached, not a reconnect", es)
+		}
+
+		// Unplugged: detached at once, shown not connected with the reason.
+		drv.plug("/dev/ttyACM0", nil)
+		close(dev.gone)
+		synctest.Wait()
+		if es := r.take(); len(es) != 1 || es[0].Kind != Detached || !errors.Is(es[0].Err, ErrGone) {
+			t.Fatalf("unplug: events %v, want one Detached with ErrGone", es)
+		}
+		unplugged := time.Now()
+		st := m.States()
+		if len(st) != 1 || st[0].Connected || !errors.Is(st[0].Err, ErrGone) || !st[0].Since.Equal(unplugged) || st[0].Info.ID != "mem:A" {
+			t.Fatalf("States after unplug = %+v, want mem:A not connected since %v, with ErrGone", st, unplugged.Sub(start))
+		}
+
+		// Back at another port: the same device, reconnected.
+		time.Sleep(5 * time.Second)
+		drv.plug("/dev/ttyACM1", newMemDevice("mem:A"))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if es := r.take(); len(es) != 1 || es[0].Kind != Attached || !es[0].Reconnected {
+			t.Fatalf("replug: events %v, want one Attached marked Reconnected", es)
+		}
+		st = m.States()
+		if len(st) != 1 || !st[0].Connected || st[0].Err != nil || st[0].Attaches != 2 {
+			t.Errorf("States after replug = %+v, want mem:A connected, attached twice", st)
+		}
+	})
+}
+
+func TestManagerScansSoonAfterDetach(t *testing.T) {
+	// A device that went away but whose port is still listed (it glitched,
+	// or the operating system was slow to remove it) is tried again a
+	// quarter interval later, not an interval later.
+	synctest.Test(t, func(t *testing.T) {
+		dev := newMemDevice("mem:A")
+		drv := &memDriver{present: map[string]*memDevice{"k": dev}}
+		m := NewManager(nil, time.Second, drv)
+		r := &recorder{}
+		runManager(t, m, r)
+		synctest.Wait()
+		r.take()
+
+		time.Sleep(100 * time.Millisecond) // between two ticks
+		drv.plug("k", newMemDevice("mem:A"))
+		close(dev.gone)
+		time.Sleep(249 * time.Millisecond)
+		synctest.Wait()
+		if got := m.Devices(); len(got) != 0 {
+			t.Fatalf("Devices() 249 ms after the detach = %v, want none yet (settling)", got)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if got := m.Devices(); len(got) != 1 {
+			t.Fatalf("Devices() 251 ms after the detach = %v, want mem:A again (one interval is 1 s)", got)
+		}
+		if got := kinds(r.take()); !slices.Equal(got, []EventKind{Detached, Attached}) {
+			t.Errorf("events %v, want detached, attached", got)
+		}
+	})
+}
+
+func TestManagerUnplugDuringOpenIsNotAnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inOpen, fail := make(chan struct{}), make(chan struct{})
+		drv := &blockingDriver{memDriver: &memDriver{present: map[string]*memDevice{"k": nil}}, inOpen: inOpen, fail: fail}
+		m := NewManager(nil, time.Second, drv)
+		r := &recorder{}
+		runManager(t, m, r)
+		<-inOpen
+		drv.plug("k", nil) // unplugged while HELLO is in flight
+		close(fail)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if es := r.take(); len(es) != 0 {
+			t.Errorf("events %v, want none: the device was unplugged, nothing failed", es)
+		}
+		if st := m.States(); len(st) != 0 {
+			t.Errorf("States = %+v, want none", st)
+		}
+	})
+}
+
+// blockingDriver's Open signals inOpen and fails once fail is closed.
+type blockingDriver struct {
+	*memDriver
+	inOpen chan struct{}
+	fail   chan struct{}
+}
+
+func (b *blockingDriver) Open(ctx context.Context, c Candidate) (Device, error) {
+	b.inOpen <- struct{}{}
+	<-b.fail
+	return nil, errors.New("open k: read: port has been closed")
+}
+
+func TestManagerOpenFailureOfUnpluggedPortIsForgotten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		drv := &memDriver{present: map[string]*memDevice{"k": nil}, openErr: errors.New("permission denied on k")}
+		m := NewManager(nil, time.Second, drv)
+		r := &recorder{}
+		runManager(t, m, r)
+
+		// Failing for a minute: reported once, tried with growing backoff.
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if es := r.take(); len(es) != 1 || es[0].Kind != OpenFailed || es[0].Device.Path != "k" {
+			t.Fatalf("events %v, want one OpenFailed for k", es)
+		}
+		if st := m.States(); len(st) != 1 || st[0].Connected || st[0].Err == nil || st[0].Info.Path != "k" {
+			t.Fatalf("States = %+v, want k, not connected, with the error", st)
+		}
+
+		// Unplugged: forgotten, backoff and all.
+		drv.plug("k", nil)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if st := m.States(); len(st) != 0 {
+			t.Fatalf("States after unplug = %+v, want none", st)
+		}
+		// Plugged in again, still failing: tried and reported again.
+		drv.plug("k", nil)
+		drv.mu.Lock()
+		drv.present["k"] = nil
+		drv.mu.Unlock()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if es := r.take(); len(es) != 1 || es[0].Kind != OpenFailed {
+			t.Fatalf("events after replug %v, want OpenFailed again", es)
+		}
+
+		// Fixed (the user installed the udev rules) and replugged: it
+		// attaches within a scan, not after the 30 s backoff.
+		drv.mu.Lock()
+		delete(drv.present, "k")
+		drv.openErr = nil
+		drv.mu.Unlock()
+		time.Sleep(2 * time.Second)
+		drv.plug("k", newMemDevice("mem:A"))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := m.Devices(); len(got) != 1 {
+			t.Fatalf("Devices() 1 s after the replug = %v, want mem:A (within a scan interval, not after the 30 s backoff)", got)
+		}
+		if st := m.States(); len(st) != 1 || !st[0].Connected || st[0].Info.ID != "mem:A" {
+			t.Errorf("States = %+v, want only mem:A, connected (the failure at k replaced)", st)
+		}
+	})
+}
+
+func TestManagerSetLEDToGoneDeviceIsDropped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dev := newMemDevice("mem:A")
+		drv := &memDriver{present: map[string]*memDevice{"k": dev}}
+		m := NewManager(nil, time.Second, drv)
+		r := &recorder{}
+		runManager(t, m, r)
+		synctest.Wait()
+		ctx := context.Background()
+
+		// Attached, but the command fails: that is an error.
+		dev.ledErr = errors.New("write timed out after 500ms: the device is not reading")
+		if err := m.SetLED(ctx, "mem:A", 1, LEDBusy); err == nil {
+			t.Error("SetLED with a failing write on an attached device = nil, want the error")
+		}
+		// Unplugged while the command is sent, failing with whatever error:
+		// dropped.
+		dev.onLED = func() {
+			close(dev.gone)
+			for len(m.Devices()) != 0 { // the Manager takes it off its list
+				runtime.Gosched() // (it then waits for this command to end)
+			}
+		}
+		if err := m.SetLED(ctx, "mem:A", 1, LEDSuccess); err != nil {
+			t.Errorf("SetLED on a device unplugged during the command = %v, want nil", err)
+		}
+		// And after: dropped.
+		if err := m.SetLED(ctx, "mem:A", 1, LEDFailure); err != nil {
+			t.Errorf("SetLED on an unplugged device = %v, want nil", err)
+		}
+	})
 }

@@ -92,23 +92,59 @@ func LastDays(now time.Time, n int) (from, to time.Time) {
 	return now.AddDate(0, 0, -n), time.Time{}
 }
 
+// Matches reports whether q's filters (TargetID, Status, From, To and
+// Text) keep a: whether Search, given enough pages, returns a as it is
+// stored. The order, Limit and cursors select nothing and are ignored. Like
+// Search, Matches takes the press time from a's ID, not from a.Time. It is
+// for attempts that change while a query's results are shown.
+func (q Query) Matches(a Attempt) bool {
+	return q.filter().keeps(a)
+}
+
+// filter is what a query keeps: the part of a plan that Matches uses too.
+type filter struct {
+	lo, hi string // ID bounds: lo <= ID < hi; empty for none
+	target string
+	status Status
+	text   string // lowercased
+}
+
+func (q Query) filter() filter {
+	f := filter{target: q.TargetID, status: q.Status, text: strings.ToLower(q.Text)}
+	if !q.From.IsZero() {
+		f.lo = idAt(q.From, 0)
+	}
+	if !q.To.IsZero() {
+		f.hi = idAt(q.To, 0)
+	}
+	return f
+}
+
+// inRange reports whether an attempt ID is within the time bounds.
+func (f filter) inRange(id string) bool {
+	return (f.lo == "" || id >= f.lo) && (f.hi == "" || id < f.hi)
+}
+
+// keeps reports whether a passes every filter.
+func (f filter) keeps(a Attempt) bool {
+	return f.inRange(a.ID) && (f.status == "" || a.Status == f.status) &&
+		(f.target == "" || a.TargetID == f.target) && (f.text == "" || containsFold(a, f.text))
+}
+
 // plan is how a query walks one index.
 type plan struct {
+	filter
 	prefix  string // of the index keys walked
 	byTime  bool   // the key suffix after prefix is just the ID
 	records bool   // walking the attempts themselves ("a/")
 	reverse bool
-	lo, hi  string // ID bounds: lo <= ID < hi; empty for none
-	target  string
-	status  Status
-	text    string // lowercased
 	rawText []byte // text, if it can be looked for in raw JSON
 	cursor  string // key suffix to continue after
 	limit   int
 }
 
 func (q Query) plan() (plan, error) {
-	p := plan{reverse: !q.Ascending, target: q.TargetID, status: q.Status, text: strings.ToLower(q.Text), limit: q.Limit}
+	p := plan{filter: q.filter(), reverse: !q.Ascending, limit: q.Limit}
 	if p.text != "" && rawSearchable(p.text) {
 		p.rawText = []byte(p.text)
 	}
@@ -122,12 +158,6 @@ func (q Query) plan() (plan, error) {
 	}
 	if q.Status != "" && !q.Status.valid() {
 		return p, fmt.Errorf("%w: status %q", ErrInvalid, q.Status)
-	}
-	if !q.From.IsZero() {
-		p.lo = idAt(q.From, 0)
-	}
-	if !q.To.IsZero() {
-		p.hi = idAt(q.To, 0)
 	}
 	switch q.Sort {
 	case "", SortTime:
@@ -284,7 +314,7 @@ func (p plan) run(txn *badger.Txn, scanLimit int) (Page, error) {
 			return page, nil
 		}
 		last = append(last[:0], suffix...)
-		if (p.lo != "" && id < p.lo) || (p.hi != "" && id >= p.hi) {
+		if !p.inRange(id) {
 			continue
 		}
 		a, ok, err := p.match(txn, item, id)
@@ -333,8 +363,7 @@ func (p plan) match(txn *badger.Txn, item *badger.Item, id string) (a Attempt, o
 	if err != nil {
 		return a, false, fmt.Errorf("decode attempt %s: %w", id, err)
 	}
-	if !ok || (p.status != "" && a.Status != p.status) || (p.target != "" && a.TargetID != p.target) ||
-		(p.text != "" && !containsFold(a, p.text)) {
+	if !ok || !p.keeps(a) {
 		return a, false, nil
 	}
 	return a, true, nil

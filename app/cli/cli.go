@@ -1,6 +1,6 @@
 // Package cli is Buttonhook's command line: the global flags, the runtime
 // that the GUI and `buttonhook run` share, and the subcommands for headless
-// use and scripting (sim, targets, log, devices).
+// use and scripting (sim, targets, log, devices, test, fire, settings).
 package cli
 
 import (
@@ -78,6 +78,10 @@ Usage:
   buttonhook [global flags] devices [--json]
   buttonhook [global flags] test [--json] NAME  send the target once with sample values (not logged)
   buttonhook [global flags] fire [--json] NAME  run a logged attempt of the target now
+  buttonhook [global flags] settings [--json]   show the settings (how long the log keeps attempts)
+  buttonhook [global flags] settings set NAME=VALUE...
+                                                change them: log.keep_days=N (0: any age),
+                                                log.max_attempts=N (0: no limit)
   buttonhook --version
 
 Global flags:
@@ -142,6 +146,8 @@ func Main(args []string, env Env) int {
 		err = cmdTest(g, logger, rest, env)
 	case "fire":
 		err = cmdFire(g, logger, rest, env)
+	case "settings":
+		err = cmdSettings(g, logger, rest, env)
 	case "version":
 		fmt.Fprintln(env.Stdout, "buttonhook", env.Version)
 	case "help":

@@ -16,8 +16,10 @@ import (
 	"github.com/buttonhook/buttonhook/storage"
 )
 
-// ConfigVersion is the version of the import/export file format (docs/config.md).
-const ConfigVersion = 1
+// ConfigVersion is the version of the import/export file format
+// (docs/config.md). Version 2 added the "log" section; a version 1 file
+// (without it) imports as before.
+const ConfigVersion = 2
 
 // Storage kinds of config documents.
 const (
@@ -48,6 +50,12 @@ type Config struct {
 	Targets     []actions.Target `json:"targets"`
 	Bindings    []Binding        `json:"bindings"`
 	SerialPorts []string         `json:"serial_ports"`
+	// Log is the log settings' section of a file: export writes it, import
+	// changes the settings it names. The engine's current settings are
+	// Engine.Settings; Engine.Config leaves this nil.
+	Log *LogSection `json:"log,omitempty"`
+
+	settings Settings // the current settings, as held in the engine
 }
 
 // ImportError lists every problem found in an import, each with its path.
@@ -97,6 +105,9 @@ func loadConfig(st Store) (Config, error) {
 			return cfg, fmt.Errorf("read serial ports: %w", err)
 		}
 	}
+	if cfg.settings, err = loadSettings(docs); err != nil {
+		return cfg, err
+	}
 	cfg.sort()
 	return cfg, nil
 }
@@ -138,14 +149,16 @@ func (c *Config) targetByName(name string) (actions.Target, bool) {
 // that make it so. Targets merge by name (case-insensitive): an imported
 // target replaces the one with its name, keeping its ID and creation time and
 // raising its version. Bindings merge by device, button and gesture: the
-// imported one replaces the old one. Serial ports are added. in.Bindings name
-// their targets by name (or by ID). Every problem is reported, with its path.
+// imported one replaces the old one. Serial ports are added. Settings named
+// in in.Log replace the current ones; those it leaves out stay. in.Bindings
+// name their targets by name (or by ID). Every problem is reported, with its
+// path.
 func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange, error) {
 	var errs ImportError
 	if in.Version > ConfigVersion {
 		return c, nil, ImportError{fmt.Sprintf("version: %d is newer than this Buttonhook understands (%d): update Buttonhook", in.Version, ConfigVersion)}
 	}
-	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Bindings: slices.Clone(c.Bindings), SerialPorts: slices.Clone(c.SerialPorts)}
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Bindings: slices.Clone(c.Bindings), SerialPorts: slices.Clone(c.SerialPorts), settings: c.settings}
 	var changes []storage.ConfigChange
 	seen := map[string]int{}
 	for i, t := range in.Targets {
@@ -220,6 +233,12 @@ func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange,
 	if added {
 		changes = append(changes, docChange(kindSettings, idPorts, out.SerialPorts))
 	}
+	log, problems := out.settings.Log.merge(in.Log)
+	errs = append(errs, problems...)
+	if log != out.settings.Log {
+		out.settings.Log = log
+		changes = append(changes, docChange(kindSettings, idLog, log))
+	}
 	if len(errs) > 0 {
 		return c, nil, errs
 	}
@@ -252,9 +271,10 @@ func docChange(kind, id string, v any) storage.ConfigChange {
 	return storage.ConfigChange{Kind: kind, ID: id, Data: data}
 }
 
-// export returns the config with bindings naming their targets by name.
+// export returns the config with bindings naming their targets by name and
+// the settings in their section.
 func (c Config) export() Config {
-	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), SerialPorts: slices.Clone(c.SerialPorts)}
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), SerialPorts: slices.Clone(c.SerialPorts), Log: c.settings.Log.section()}
 	if out.Targets == nil {
 		out.Targets = []actions.Target{}
 	}

@@ -59,8 +59,8 @@ type Options struct {
 	// Sender sends requests; default: an actions.Sender over Secrets.
 	Sender  Sender
 	Secrets actions.SecretSource
-	// SecretStore deletes the keyring secrets of deleted targets; nil leaves
-	// them in place.
+	// SecretStore deletes the keyring secrets that no target uses any more
+	// (after a delete, an edit or an import); nil leaves them in place.
 	SecretStore SecretDeleter
 	Drivers     []device.Driver
 	// Ports receives the configured serial ports plus ExtraPorts.
@@ -75,9 +75,6 @@ type Options struct {
 	// CallbackBase is the URL async callbacks are addressed to (the local
 	// server); "" until one runs. See SetCallbackBase.
 	CallbackBase string
-	// Retention says which attempts the log keeps; zero means
-	// storage.DefaultRetention (90 days).
-	Retention storage.Retention
 	// StopGrace is how long requests in flight may finish after Run's context
 	// is cancelled before they are cut. Default 2 s.
 	StopGrace time.Duration
@@ -108,7 +105,9 @@ type Engine struct {
 
 	counters    counters
 	secretStore SecretDeleter
-	retention   storage.Retention
+	// retentionChanged tells the log's maintenance (see maintain) that the
+	// log settings changed.
+	retentionChanged chan struct{}
 
 	callbacks    *actions.Callbacks
 	callbackBase atomic.Pointer[string]
@@ -135,9 +134,6 @@ func New(o Options) (*Engine, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 4
 	}
-	if o.Retention == (storage.Retention{}) {
-		o.Retention = storage.DefaultRetention
-	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = 2 * time.Second
 	}
@@ -151,7 +147,7 @@ func New(o Options) (*Engine, error) {
 		manager: device.NewManager(o.Logger, o.ScanInterval, o.Drivers...),
 		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
 		config: cfg, devices: map[string]*DeviceState{}, callbacks: actions.NewCallbacks(),
-		secretStore: o.SecretStore, retention: o.Retention,
+		secretStore: o.SecretStore, retentionChanged: make(chan struct{}, 1),
 	}
 	e.SetCallbackBase(o.CallbackBase)
 	e.applyPorts()
@@ -172,10 +168,13 @@ func (e *Engine) Export() Config { return e.Config().export() }
 
 // Import validates in and merges it into the config (see Config.merge for the
 // rules); if anything is wrong it changes nothing and returns an ImportError.
+// OS-keyring secrets that replaced targets no longer refer to, and no other
+// target uses, are deleted (see UpdateTarget); new log settings apply at once.
 func (e *Engine) Import(in Config) error {
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
-	merged, changes, err := e.Config().merge(in, time.Now().UTC())
+	old := e.Config()
+	merged, changes, err := old.merge(in, time.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -186,7 +185,11 @@ func (e *Engine) Import(in Config) error {
 	e.config = merged
 	e.cfg.Unlock()
 	e.applyPorts()
+	if merged.settings.Log != old.settings.Log {
+		e.changeRetention()
+	}
 	e.bus.publish(Event{Kind: ConfigChanged})
+	e.deleteUnusedSecrets(old.Targets, merged.Targets)
 	return nil
 }
 
@@ -273,9 +276,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	maintDone := make(chan struct{})
 	go func() { // retention and value-log GC, until ctx is done
 		defer close(maintDone)
-		if err := e.store.RunMaintenance(ctx, storage.Maintenance{Retention: e.retention}); err != nil && !errors.Is(err, storage.ErrClosed) {
-			e.log.Warn("log maintenance stopped", "err", err)
-		}
+		e.maintain(ctx)
 	}()
 	defer func() { <-maintDone }()
 

@@ -215,8 +215,11 @@ func fullConfig(t *testing.T) engine.Config {
 			{Button: 64, Gesture: device.DoublePress, Target: "Plain GET"},
 		},
 		SerialPorts: []string{"/dev/ttyACM0", "/dev/ttyUSB1"},
+		Log:         &engine.LogSection{KeepDays: ptr(30), MaxAttempts: ptr[int64](100_000)},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestSchemaAcceptsExportOfEveryField(t *testing.T) {
 	sch, raw := loadSchema(t)
@@ -247,8 +250,19 @@ func TestSchemaAcceptsExportOfEveryField(t *testing.T) {
 			missing = append(missing, p)
 		}
 	}
+	if exported.Log != nil {
+		markSet(reflect.ValueOf(*exported.Log), "log.", seen)
+	}
+	for _, p := range leafPaths(reflect.TypeFor[engine.LogSection](), "log.") {
+		if !seen[p] {
+			missing = append(missing, p)
+		}
+	}
 	if len(missing) > 0 {
-		t.Errorf("no exported target or binding sets %s: extend fullConfig", strings.Join(missing, ", "))
+		t.Errorf("no exported target, binding or setting sets %s: extend fullConfig", strings.Join(missing, ", "))
+	}
+	if got := e.Settings().Log; got.KeepDays != 30 || got.MaxAttempts != 100_000 {
+		t.Errorf("imported log settings = %+v, want 30 days and 100000 attempts", got)
 	}
 	if len(exported.SerialPorts) == 0 {
 		t.Error("the export has no serial ports")
@@ -308,6 +322,11 @@ func TestSchemaAcceptsExportOfEveryField(t *testing.T) {
 		{"$defs/Target/properties/timeout/maximum", int(actions.MaxTimeout / time.Second)},
 		{"$defs/Retry/properties/max_tries/maximum", actions.MaxTries},
 		{"$defs/Preset/allOf/1/then/properties/message/maxLength", actions.MaxDiscordMessage},
+		{"$defs/Log/properties/keep_days/maximum", engine.MaxKeepDays},
+		{"$defs/Log/properties/keep_days/default", engine.DefaultSettings().Log.KeepDays},
+		{"$defs/Log/properties/max_attempts/maximum", engine.MaxLogAttempts},
+		{"$defs/Log/properties/max_attempts/default", int(engine.DefaultSettings().Log.MaxAttempts)},
+		{"properties/version/default", engine.ConfigVersion},
 	} {
 		if got, ok := schemaAt(t, raw, c.path).(float64); !ok || int(got) != c.want {
 			t.Errorf("schema %s = %v, want %d", c.path, schemaAt(t, raw, c.path), c.want)
@@ -343,7 +362,7 @@ var badDocs = []struct {
 	{"button 0", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 0, "target": "Door"}]}`, "/bindings/0/button", "bindings[0].button"},
 	{"button 65", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 65, "target": "Door"}]}`, "/bindings/0/button", "bindings[0].button"},
 	{"gesture triple", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 1, "gesture": "triple", "target": "Door"}]}`, "/bindings/0/gesture", "bindings[0].gesture"},
-	{"version 2", `{"version": 2, "targets": []}`, "/version", "version: 2 is newer"},
+	{"version 3", `{"version": 3, "targets": []}`, "/version", "version: 3 is newer"},
 	{"timeout 500", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "timeout": 500}]}`, "/targets/0/timeout", "targets[0].timeout"},
 	{"empty name", `{"targets": [{"name": "  ", "method": "GET", "url": "https://x.example"}]}`, "/targets/0/name", "targets[0].name"},
 	{"name of 81 letters", `{"targets": [{"name": "` + strings.Repeat("ä", 81) + `", "method": "GET", "url": "https://x.example"}]}`, "/targets/0/name", "targets[0].name"},
@@ -382,6 +401,14 @@ var badDocs = []struct {
 	{"11 tries", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "retry": {"max_tries": 11}}]}`, "/targets/0/retry/max_tries", "targets[0].retry.max_tries"},
 	{"blank serial port", `{"serial_ports": [" "]}`, "/serial_ports/0", "serial_ports[0]"},
 	{"timeout as text", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "timeout": "10"}]}`, "/targets/0/timeout", "cannot unmarshal string"},
+	{"unknown log field", `{"log": {"keep_day": 30}}`, "/log", `unknown field "keep_day"`},
+	{"negative keep days", `{"log": {"keep_days": -1}}`, "/log/keep_days", "log.keep_days: -1 is negative"},
+	{"keep days past 100 years", `{"log": {"keep_days": 36501}}`, "/log/keep_days", "log.keep_days: 36501 is more than"},
+	{"keep days as text", `{"log": {"keep_days": "30"}}`, "/log/keep_days", "cannot unmarshal string"},
+	{"keep days of 1.5", `{"log": {"keep_days": 1.5}}`, "/log/keep_days", "cannot unmarshal number 1.5"},
+	{"negative max attempts", `{"log": {"max_attempts": -10}}`, "/log/max_attempts", "log.max_attempts: -10 is negative"},
+	{"max attempts past 100 million", `{"log": {"max_attempts": 100000001}}`, "/log/max_attempts", "log.max_attempts: 100000001 is more than"},
+	{"log as a number", `{"log": 90}`, "/log", "cannot unmarshal number"},
 }
 
 // goodDocs are edge cases that both the schema and import accept: the
@@ -404,7 +431,11 @@ var goodDocs = []struct{ name, doc string }{
 	{"pin in lower case with spaces", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "tls": {"pin_sha256": " ` + strings.TrimSpace(strings.Repeat("ab ", 32)) + ` ", "insecure": false}}]}`},
 	{"secret ref with colons", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "auth": {"kind": "bearer", "token": "keyring:a:b"}}]}`},
 	{"lower-case header", `{"targets": [{"name": "Door", "method": "DELETE", "url": "https://x.example", "headers": [{"key": "x-source", "value": ""}], "body": {"kind": "json", "json": "{}"}}]}`},
-	{"ids and times as export writes them", `{"version": 1, "targets": [{"id": "abc", "name": "Door", "enabled": true, "method": "GET", "url": "https://x.example", "body": {}, "created": "2025-01-02T03:04:05.123456789Z", "updated": "2025-01-02T03:04:05Z", "version": 7}], "bindings": [{"id": "b1", "device": "", "button": 1, "gesture": "double", "target": "Door"}], "serial_ports": []}`},
+	{"empty log section", `{"log": {}}`},
+	{"no log limits", `{"log": {"keep_days": 0, "max_attempts": 0}}`},
+	{"log limits at their maximum", `{"log": {"keep_days": 36500, "max_attempts": 100000000}}`},
+	{"a version 1 file", `{"version": 1, "targets": [], "bindings": [], "serial_ports": []}`},
+	{"ids and times as export writes them", `{"version": 2, "targets": [{"id": "abc", "name": "Door", "enabled": true, "method": "GET", "url": "https://x.example", "body": {}, "created": "2025-01-02T03:04:05.123456789Z", "updated": "2025-01-02T03:04:05Z", "version": 7}], "bindings": [{"id": "b1", "device": "", "button": 1, "gesture": "double", "target": "Door"}], "serial_ports": [], "log": {"keep_days": 90, "max_attempts": 0}}`},
 }
 
 // stricterDocs are documents the schema refuses but import takes: known
@@ -414,6 +445,9 @@ var stricterDocs = []struct{ name, doc, why string }{
 	{"empty gesture",
 		`{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 1, "gesture": "", "target": "Door"}]}`,
 		`merge turns "" into press; the documented values are press, long and double`},
+	{"null keep days",
+		`{"log": {"keep_days": null}}`,
+		`encoding/json leaves the setting unset (unchanged); the schema documents a number`},
 }
 
 func TestSchemaAndImportAgree(t *testing.T) {
@@ -577,6 +611,9 @@ func checkSchemaFields(typ reflect.Type, nodes []map[string]any, root map[string
 	}
 	for _, f := range fields {
 		ft, suffix, items := f.typ, "", false
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
 		if ft.Kind() == reflect.Slice {
 			ft, suffix, items = ft.Elem(), "[]", true
 		}

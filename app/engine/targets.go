@@ -1,13 +1,16 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/storage"
+	"github.com/buttonhook/buttonhook/storage/secrets"
 )
 
 // targetNamed finds a target by name, or says how to list them.
@@ -28,7 +31,9 @@ type SecretDeleter interface {
 // UpdateTarget saves t over the configured target with t's ID: a new name
 // renames it (its bindings and secrets follow it, as they refer to the ID
 // and to their own names). Its creation time is kept and its version goes
-// up. Problems are reported as an ImportError.
+// up. The OS-keyring secrets the target no longer refers to and no other
+// target uses are deleted (as by DeleteTarget). Problems are reported as an
+// ImportError.
 func (e *Engine) UpdateTarget(t actions.Target) error {
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
@@ -50,8 +55,10 @@ func (e *Engine) UpdateTarget(t actions.Target) error {
 	if err := e.store.ApplyConfig([]storage.ConfigChange{docChange(kindTarget, t.ID, t)}); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
+	before := e.Config().Targets
 	c.sort()
 	e.setConfig(c)
+	e.deleteUnusedSecrets(before, c.Targets)
 	return nil
 }
 
@@ -81,31 +88,48 @@ func (e *Engine) DeleteTarget(idOrName string) error {
 	if err := e.store.ApplyConfig(changes); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
+	before := e.Config().Targets
 	e.setConfig(c)
-	e.deleteSecrets(t, c.Targets)
+	e.deleteUnusedSecrets(before, c.Targets)
 	return nil
 }
 
-// deleteSecrets deletes the keyring secrets of a deleted target that none
-// of the remaining targets uses.
-func (e *Engine) deleteSecrets(gone actions.Target, remaining []actions.Target) {
+// deleteUnusedSecrets deletes the OS-keyring secrets that the targets
+// before a change referred to and the targets after it do not. A secret that
+// is already gone is fine; one that cannot be deleted is reported as a
+// notice (the change is made either way). Callers hold cfgMu, so no other
+// change can start using a secret while it is deleted.
+func (e *Engine) deleteUnusedSecrets(before, after []actions.Target) {
 	if e.secretStore == nil {
 		return
 	}
 	used := map[actions.SecretRef]bool{}
-	for _, t := range remaining {
+	kept := map[string]bool{} // target IDs
+	for _, t := range after {
+		kept[t.ID] = true
 		for _, ref := range t.SecretRefs() {
 			used[ref] = true
 		}
 	}
-	for field, ref := range gone.SecretRefs() {
-		name, isKeyring := strings.CutPrefix(string(ref), "keyring:")
-		if !isKeyring || used[ref] {
-			continue
-		}
-		if err := e.secretStore.Delete(name); err != nil {
-			e.log.Warn("cannot delete a deleted target's secret", "target", gone.Name, "field", field, "err", err)
-			e.bus.publish(Event{Kind: Notice, Message: fmt.Sprintf("Deleted %s, but its secret %s (%s) could not be deleted from the keyring: %v", gone.Name, name, field, err)})
+	for _, t := range before {
+		refs := t.SecretRefs()
+		for _, field := range slices.Sorted(maps.Keys(refs)) {
+			ref := refs[field]
+			name, isKeyring := strings.CutPrefix(string(ref), "keyring:")
+			if !isKeyring || used[ref] {
+				continue
+			}
+			used[ref] = true // deleted once, even if several targets left it
+			err := e.secretStore.Delete(name)
+			if err == nil || errors.Is(err, secrets.ErrNotFound) {
+				continue
+			}
+			done := "Deleted " + t.Name
+			if kept[t.ID] {
+				done = "Saved " + t.Name
+			}
+			e.log.Warn("cannot delete a secret no target uses", "target", t.Name, "field", field, "err", err)
+			e.bus.publish(Event{Kind: Notice, Message: fmt.Sprintf("%s, but its old secret %s (%s) could not be deleted from the OS keyring: %v. No target uses it now: delete it in your keyring's app (service %q).", done, name, field, err, secrets.Service)})
 		}
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/device"
 	"github.com/buttonhook/buttonhook/storage"
+	"github.com/buttonhook/buttonhook/storage/secrets"
 )
 
 type deletedSecrets struct {
@@ -140,4 +142,123 @@ func TestDeleteTargetRemovesBindingsAndUnsharedSecrets(t *testing.T) {
 	if err := e.DeleteTarget("Light"); err == nil {
 		t.Errorf("deleting a deleted target succeeded")
 	}
+}
+
+// notFoundSecrets is a keyring that holds some secrets and says which it
+// deleted; deleting a missing one fails as the real keyring does.
+type notFoundSecrets struct {
+	deletedSecrets
+	held map[string]bool
+}
+
+func (n *notFoundSecrets) Delete(name string) error {
+	if err := n.deletedSecrets.Delete(name); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.held[name] {
+		return fmt.Errorf("delete keyring secret %s: %w", name, secrets.ErrNotFound)
+	}
+	delete(n.held, name)
+	return nil
+}
+
+func TestEditsDeleteSecretsNoTargetUses(t *testing.T) {
+	store := &notFoundSecrets{held: map[string]bool{"door-token": true, "door-token-2": true, "shared-whsec": true, "door-token-3": true}}
+	e, _ := openEngine(t, Options{SecretStore: store})
+	if err := e.Import(Config{Targets: []actions.Target{
+		{Name: "Door", Enabled: true, Method: "GET", URL: "http://127.0.0.1/door",
+			Auth:    actions.Auth{Kind: actions.AuthBearer, Token: "keyring:door-token"},
+			Signing: actions.Signing{Secret: "keyring:shared-whsec"}},
+		{Name: "Light", Enabled: true, Method: "GET", URL: "http://127.0.0.1/light",
+			Signing: actions.Signing{Secret: "keyring:shared-whsec"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	deleted := func() []string {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		out := store.names
+		store.names = nil
+		return out
+	}
+	events, unsub := e.Subscribe(16)
+	defer unsub()
+
+	// An edit (the window's, by ID) that replaces the token and drops the
+	// shared signing secret: the old token goes, the shared one stays.
+	door := targetNamed(t, e, "Door")
+	door.Auth.Token, door.Signing = "keyring:door-token-2", actions.Signing{}
+	if err := e.UpdateTarget(door); err != nil {
+		t.Fatal(err)
+	}
+	if got := deleted(); !slices.Equal(got, []string{"door-token"}) {
+		t.Errorf("after an edit: deleted %q, want only door-token (Light still uses shared-whsec)", got)
+	}
+	// An edit that keeps its references deletes nothing.
+	door = targetNamed(t, e, "Door")
+	door.URL = "http://127.0.0.1/door2"
+	if err := e.UpdateTarget(door); err != nil {
+		t.Fatal(err)
+	}
+	if got := deleted(); len(got) != 0 {
+		t.Errorf("an edit that kept its secrets deleted %q", got)
+	}
+
+	// An import (the command line's and the control socket's way) that
+	// replaces targets by name does the same.
+	if err := e.Import(Config{Targets: []actions.Target{
+		{Name: "door", Enabled: true, Method: "GET", URL: "http://127.0.0.1/door",
+			Auth: actions.Auth{Kind: actions.AuthBearer, Token: "env:DOOR_TOKEN"}},
+		{Name: "Light", Enabled: true, Method: "GET", URL: "http://127.0.0.1/light",
+			Signing: actions.Signing{Secret: "keyring:door-token-3"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := deleted(); !slices.Equal(got, []string{"door-token-2", "shared-whsec"}) {
+		t.Errorf("after an import: deleted %q, want door-token-2 and shared-whsec", got)
+	}
+	for len(events) > 0 {
+		if ev := <-events; ev.Kind == Notice {
+			t.Errorf("a notice when every delete worked: %q", ev.Message)
+		}
+	}
+
+	// A secret already gone is no problem; one that cannot be deleted is
+	// reported, and the edit is saved anyway.
+	for _, ref := range []actions.SecretRef{"keyring:door-token", "", "keyring:locked-one", ""} {
+		if ref == "" && strings.Contains(string(targetNamed(t, e, "Light").Signing.Secret), "locked") {
+			store.fail = errors.New("the keyring is locked")
+		}
+		light := targetNamed(t, e, "Light")
+		light.Signing = actions.Signing{Secret: ref}
+		if err := e.UpdateTarget(light); err != nil {
+			t.Fatal(err)
+		}
+		if got := targetNamed(t, e, "Light"); got.Signing.Secret != ref {
+			t.Errorf("the edit was not saved: %+v", got.Signing)
+		}
+	}
+	if got := deleted(); !slices.Equal(got, []string{"door-token-3", "door-token", "locked-one"}) {
+		t.Errorf("deleted %q, want door-token-3, door-token (already gone) and locked-one (failed)", got)
+	}
+	var notices []string
+	for len(events) > 0 {
+		if ev := <-events; ev.Kind == Notice {
+			notices = append(notices, ev.Message)
+		}
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "Saved Light") || !strings.Contains(notices[0], "locked-one (signing.secret)") || !strings.Contains(notices[0], "is locked") {
+		t.Errorf("notices %q, want one saying Light's old secret locked-one could not be deleted", notices)
+	}
+}
+
+func targetNamed(t *testing.T, e *Engine, name string) actions.Target {
+	t.Helper()
+	tg, err := e.targetNamed(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
 }

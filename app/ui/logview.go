@@ -27,6 +27,7 @@ const (
 	today       = "Today"
 	last7Days   = "Last 7 days"
 	last30Days  = "Last 30 days"
+	customRange = "Custom…"
 )
 
 // Delays before the log queries again: after typing in the search entry,
@@ -53,9 +54,15 @@ type logView struct {
 	partial bool   // the last page stopped at the scan limit
 	gen     int    // the current query; older results are dropped
 
+	custom     *timeRange   // the range the customRange choice applies; nil before one is applied
+	lastPeriod string       // the period chosen before customRange, to go back to on cancel
+	rangeEdit  *rangeDialog // the open custom range dialog, or the last one
+
 	typing, requery debouncer
 
 	target, status, period *widget.Select
+	rangeButton            *widget.Button // shows the custom range; edits it
+	rangeClear             *widget.Button
 	search                 *widget.Entry
 	table                  *widget.Table
 	more                   *widget.Button
@@ -71,11 +78,17 @@ func newLogView(e Engine, win fyne.Window, s *scheduler, message func(string)) *
 	v.target.SetSelected(allTargets)
 	v.status = widget.NewSelect([]string{allStatuses, string(storage.StatusOK), string(storage.StatusFailed), string(storage.StatusWaiting)}, nil)
 	v.status.SetSelected(allStatuses)
-	v.period = widget.NewSelect([]string{allTime, today, last7Days, last30Days}, nil)
+	v.period = widget.NewSelect([]string{allTime, today, last7Days, last30Days, customRange}, nil)
 	v.period.SetSelected(allTime)
-	for _, s := range []*widget.Select{v.target, v.status, v.period} {
+	v.lastPeriod = allTime
+	for _, s := range []*widget.Select{v.target, v.status} {
 		s.OnChanged = func(string) { v.reload() }
 	}
+	v.period.OnChanged = v.periodChanged
+	v.rangeButton = widget.NewButtonWithIcon("", theme.CalendarIcon(), v.editRange)
+	v.rangeClear = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { v.period.SetSelected(allTime) })
+	v.rangeClear.Importance = widget.LowImportance
+	v.showRange()
 	v.search = widget.NewEntry()
 	v.search.SetPlaceHolder("Search URL, error, message")
 	v.search.OnChanged = func(string) { v.typing.call(typingPause, v.reload) }
@@ -98,7 +111,7 @@ func newLogView(e Engine, win fyne.Window, s *scheduler, message func(string)) *
 	v.export = widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), v.showExport)
 
 	filters := container.NewBorder(nil, nil,
-		container.NewHBox(v.target, v.status, v.period), nil, v.search)
+		container.NewHBox(v.target, v.status, v.period, v.rangeButton, v.rangeClear), nil, v.search)
 	footer := container.NewBorder(nil, nil, v.more, v.export, v.note)
 	v.content = container.NewBorder(filters, container.NewVBox(v.detail.content, footer), nil, nil, v.table)
 	return v
@@ -138,6 +151,10 @@ func (v *logView) query() storage.Query {
 		q.From, q.To = storage.LastDays(now, 7)
 	case last30Days:
 		q.From, q.To = storage.LastDays(now, 30)
+	case customRange:
+		if v.custom != nil {
+			q.From, q.To = v.custom.from, v.custom.to
+		}
 	}
 	return q
 }
@@ -235,14 +252,14 @@ func (v *logView) attemptChanged(a storage.Attempt) {
 		if i >= 0 {
 			v.rows[i] = a // shown now; in its place after the query
 		}
-		if i >= 0 || matches(q, a) {
+		if i >= 0 || q.Matches(a) {
 			v.requery.call(requeryPause, v.reload)
 		}
 		v.table.Refresh()
 		return
 	}
 	switch {
-	case !matches(q, a):
+	case !q.Matches(a):
 		if i >= 0 {
 			v.rows = slices.Delete(v.rows, i, i+1)
 		}
@@ -256,17 +273,6 @@ func (v *logView) attemptChanged(a storage.Attempt) {
 	}
 	v.table.Refresh()
 	v.updateFooter()
-}
-
-// matches reports whether q's filters keep a.
-func matches(q storage.Query, a storage.Attempt) bool {
-	text := strings.ToLower(q.Text)
-	hasText := func(s string) bool { return strings.Contains(strings.ToLower(s), text) }
-	return (q.TargetID == "" || a.TargetID == q.TargetID) &&
-		(q.Status == "" || a.Status == q.Status) &&
-		(q.From.IsZero() || !a.Time.Before(q.From)) &&
-		(q.To.IsZero() || a.Time.Before(q.To)) &&
-		(text == "" || hasText(a.URL) || hasText(a.Error) || hasText(a.Message))
 }
 
 func (v *logView) showExport() {

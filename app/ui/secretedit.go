@@ -189,9 +189,9 @@ func newSecretKey() string {
 }
 
 // ownedSecret returns the keyring name of ref when it is one secretName
-// made for this target's field, so that the editor may replace it in place
-// or delete it when the target stops using it. Hand-written references
-// (perhaps shared with other targets) are never touched.
+// made for this target's field, so that the editor may replace it in place.
+// Hand-written references (perhaps shared with other targets) are never
+// overwritten. (Secrets no target uses any more are deleted by the engine.)
 func ownedSecret(ref actions.SecretRef, target, field string) (name string, ok bool) {
 	name, ok = strings.CutPrefix(string(ref), "keyring:")
 	if !ok {

@@ -16,7 +16,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buttonhook/buttonhook/actions"
-	"github.com/buttonhook/buttonhook/storage/secrets"
 )
 
 // targetEditor creates or edits a target in tabs: General, Request, Auth,
@@ -247,29 +246,38 @@ func (te *targetEditor) trySave() {
 }
 
 // commit saves t, whose new secrets are stored, and closes the editor.
+// The engine deletes the keyring secrets the target no longer uses, which
+// may block while the OS asks to unlock the keyring: the save runs off the
+// UI goroutine.
 func (te *targetEditor) commit(t actions.Target, stored []secretWrite) {
 	save := te.w.eng.SaveTarget
 	if te.orig != nil {
 		save = te.w.eng.UpdateTarget // by ID: a new name renames it
 	}
-	if err := save(t); err != nil {
-		if len(stored) > 0 {
-			te.saving.Add(1)
-			go func() { defer te.saving.Done(); te.forget(stored) }()
+	te.save.Disable()
+	te.w.sched.background(func() func() {
+		err := save(t)
+		return func() {
+			te.save.Enable()
+			if err != nil {
+				if len(stored) > 0 {
+					te.saving.Add(1)
+					go func() { defer te.saving.Done(); te.forget(stored) }()
+				}
+				te.showProblem(problemText(err))
+				return
+			}
+			msg := "Saved target " + t.Name + "."
+			if te.orig == nil {
+				msg += " Bind it to a button with New binding."
+			}
+			if ws := t.Warnings(); len(ws) > 0 {
+				msg += " Warning: " + ws[0]
+			}
+			te.w.setStatus(msg)
+			te.done()
 		}
-		te.showProblem(problemText(err))
-		return
-	}
-	te.deleteUnused(t)
-	msg := "Saved target " + t.Name + "."
-	if te.orig == nil {
-		msg += " Bind it to a button with New binding."
-	}
-	if ws := t.Warnings(); len(ws) > 0 {
-		msg += " Warning: " + ws[0]
-	}
-	te.w.setStatus(msg)
-	te.done()
+	})
 }
 
 // forget deletes secrets this save stored under new names, after a save
@@ -287,39 +295,6 @@ func (te *targetEditor) forget(stored []secretWrite) {
 			_ = te.w.secrets.Delete(wr.name) // best effort: the name is unused either way
 		}
 	}
-}
-
-// deleteUnused deletes the keyring secrets the editor made for the original
-// target that the saved one no longer uses, off the UI goroutine.
-func (te *targetEditor) deleteUnused(saved actions.Target) {
-	if te.orig == nil || te.w.secrets == nil {
-		return
-	}
-	inUse := map[actions.SecretRef]bool{}
-	for _, ref := range saved.SecretRefs() {
-		inUse[ref] = true
-	}
-	var names []string
-	for field, ref := range te.orig.SecretRefs() {
-		if name, ok := ownedSecret(ref, te.orig.Name, field); ok && !inUse[ref] {
-			names = append(names, name)
-		}
-	}
-	if len(names) == 0 {
-		return
-	}
-	store, w := te.w.secrets, te.w
-	te.saving.Add(1)
-	go func() {
-		defer te.saving.Done()
-		for _, name := range names {
-			if err := store.Delete(name); err != nil && !errors.Is(err, secrets.ErrNotFound) {
-				fyne.Do(func() {
-					w.setStatus("Saved, but the unused secret " + name + " could not be deleted from the keyring: " + err.Error())
-				})
-			}
-		}
-	}()
 }
 
 func (te *targetEditor) setProblem(s string, imp widget.Importance) {

@@ -37,6 +37,8 @@ type Engine interface {
 	SaveBinding(engine.Binding) error
 	AddSerialPort(path string) error
 	TestTarget(ctx context.Context, t actions.Target) actions.Result
+	Settings() engine.Settings
+	SetSettings(engine.Settings) error
 }
 
 // Window is Buttonhook's main window.
@@ -82,6 +84,7 @@ func New(a fyne.App, e Engine) *Window {
 		widget.NewButtonWithIcon("New target", theme.ContentAddIcon(), func() { w.showTargetEditor(nil) }),
 		widget.NewButtonWithIcon("New binding", theme.MediaPlayIcon(), func() { w.showBindingEditor() }),
 		widget.NewButtonWithIcon("Add serial port", theme.ComputerIcon(), func() { w.showPortEditor() }),
+		widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), w.showSettings),
 	)
 	left := container.NewVSplit(
 		widget.NewCard("Devices", "", w.deviceList),

@@ -26,7 +26,8 @@ func newWindow(t *testing.T) (*Window, *engine.Engine) {
 	return newWindowWithSecrets(t, nil)
 }
 
-// newWindowWithSecrets is newWindow with an engine that reads secrets from src.
+// newWindowWithSecrets is newWindow with an engine that reads secrets from
+// src, and deletes those no target uses through it if it can.
 func newWindowWithSecrets(t *testing.T, src actions.SecretSource) (*Window, *engine.Engine) {
 	t.Helper()
 	a := test.NewTempApp(t)
@@ -36,7 +37,11 @@ func newWindowWithSecrets(t *testing.T, src actions.SecretSource) (*Window, *eng
 	}
 	t.Cleanup(func() { db.Close() })
 	sd := serial.NewDriver(nil)
-	e, err := engine.New(engine.Options{Store: db, Secrets: src, Ports: sd, Drivers: []device.Driver{sd}, ScanInterval: 20 * time.Millisecond})
+	o := engine.Options{Store: db, Secrets: src, Ports: sd, Drivers: []device.Driver{sd}, ScanInterval: 20 * time.Millisecond}
+	if d, ok := src.(engine.SecretDeleter); ok { // the engine deletes the secrets no target uses
+		o.SecretStore = d
+	}
+	e, err := engine.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

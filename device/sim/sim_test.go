@@ -2,7 +2,9 @@ package sim_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"regexp"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/buttonhook/buttonhook/device"
 	"github.com/buttonhook/buttonhook/device/serial"
+	"github.com/buttonhook/buttonhook/device/serial/bh1test"
 	"github.com/buttonhook/buttonhook/device/sim"
 )
 
@@ -397,5 +400,39 @@ func TestDo(t *testing.T) {
 	}
 	if _, err := b.Do("press"); !errors.Is(err, sim.ErrUnplugged) {
 		t.Errorf("Do(press) after unplug = %v; want ErrUnplugged", err)
+	}
+}
+
+// recorder is a simulated board whose LED commands bh1test can follow.
+type recorder struct{ *sim.Button }
+
+// NextLED returns the next LED command from Commands, skipping other lines
+// (malformed ones included: the board did not act on them).
+func (r recorder) NextLED(ctx context.Context) (int, device.LED, error) {
+	for {
+		select {
+		case line, ok := <-r.Commands():
+			if !ok {
+				return 0, device.LED{}, sim.ErrUnplugged
+			}
+			if c, err := serial.ParseCommand([]byte(line)); err == nil && c.Kind == serial.CommandLED {
+				return c.Button, c.LED, nil
+			}
+		case <-ctx.Done():
+			return 0, device.LED{}, ctx.Err()
+		}
+	}
+}
+
+// TestBH1Conformance runs the protocol suite that the reference firmware
+// also passes (device/firmware), so that the simulator and the firmware
+// speak the same BH1.
+func TestBH1Conformance(t *testing.T) {
+	for _, buttons := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%dButtons", buttons), func(t *testing.T) {
+			bh1test.Run(t, bh1test.Harness{Open: func(t *testing.T) bh1test.Board {
+				return recorder{newButton(t, sim.Options{Buttons: buttons})}
+			}})
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/buttonhook/buttonhook/device"
 	"github.com/buttonhook/buttonhook/device/usb"
 )
 
@@ -18,5 +19,25 @@ func TestListNoUSB(t *testing.T) {
 	}
 	if want := "-tags nousb"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not say %q", err, want)
+	}
+}
+
+// TestDriverNoUSB runs in the -tags nousb build (TestNoUSBBuild runs it):
+// the Driver finds nothing and cannot open anything.
+func TestDriverNoUSB(t *testing.T) {
+	d := usb.NewDriver(nil)
+	if got := d.Name(); got != usb.DriverName {
+		t.Errorf("Name() = %q, want %q", got, usb.DriverName)
+	}
+	cs, err := d.Scan(t.Context())
+	if cs != nil || err != nil {
+		t.Errorf("Scan() = %v, %v; want nil, nil", cs, err)
+	}
+	dev, err := d.Open(t.Context(), device.Candidate{Key: "usb:1-1@5", Driver: usb.DriverName})
+	if dev != nil || !errors.Is(err, usb.ErrUnsupported) {
+		t.Errorf("Open() = %v, %v; want nil, an error wrapping usb.ErrUnsupported", dev, err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close() = %v", err)
 	}
 }

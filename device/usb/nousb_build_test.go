@@ -11,7 +11,7 @@ import (
 
 // TestNoUSBBuild checks the -tags nousb variant, which cannot run in this
 // build: it vets it without cgo for Linux, Windows and macOS, and builds and
-// runs its test without cgo.
+// runs its tests (List and the Driver) without cgo.
 func TestNoUSBBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command; skipped with -short")
@@ -27,7 +27,7 @@ func TestNoUSBBuild(t *testing.T) {
 		{[]string{"GOOS=linux"}, []string{"vet", "-tags", "nousb", "."}},
 		{[]string{"GOOS=windows"}, []string{"vet", "-tags", "nousb", "."}},
 		{[]string{"GOOS=darwin"}, []string{"vet", "-tags", "nousb", "."}},
-		{nil, []string{"test", "-tags", "nousb", "-count=1", "-run", "^TestListNoUSB$", "."}},
+		{nil, []string{"test", "-tags", "nousb", "-count=1", "-run", "^Test(List|Driver)NoUSB$", "."}},
 	} {
 		env := append([]string{"CGO_ENABLED=0"}, c.env...)
 		cmd := exec.CommandContext(t.Context(), goTool, c.args...)

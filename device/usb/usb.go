@@ -1,16 +1,35 @@
 // Package usb is Buttonhook's support for USB HID buttons and lights, through
-// gousb (libusb).
+// gousb (libusb): the table of supported models (Supported), List, and a
+// device.Driver (NewDriver) that opens them, reads their buttons and sets
+// their LEDs.
 //
-// What exists now: the table of supported models (Supported) and List, which
-// enumerates the USB bus and reports the supported devices that are attached.
-// List only reads the descriptors the operating system already holds: it
-// opens no device, sends nothing, and needs no access rights to the devices.
+// The models and how they are driven (wire formats in protocol.go):
 //
-// What comes later: a device.Driver that opens these devices, reads their
-// buttons and sets their LEDs, built on List.
+//   - Delcom USB HID Visual Indicator (0fc5:b080): a switch, polled every
+//     10 ms with feature report 100, and green, red and yellow LEDs set with
+//     8-byte feature reports 101; flash and pulse use its flash clock.
+//   - Dream Cheeky Big Red Button (1d34:000d): asked for its status every
+//     10 ms (an output report), which it sends on its interrupt endpoint;
+//     lid changes are logged. No LEDs.
+//   - blink(1) (27b8:01ed) and Luxafor Flag (04d8:f372): RGB lights without
+//     a button (feature report 1; interrupt OUT reports). Where they cannot
+//     time a flash or a pulse, the driver does (see planLED).
 //
-// Built with -tags nousb the package needs neither cgo nor libusb, and List
-// returns ErrUnsupported.
+// The Driver keeps one libusb context from its first Scan to Close. Scan
+// reads descriptors only and opens nothing, like List, which needs no access
+// rights. Open detaches the kernel's HID driver (on Linux; elsewhere the OS
+// keeps HID devices) and claims the device, so on Linux the user needs the
+// udev rules in packaging/linux; without them Open says how to install them.
+// An unplugged device ends Run with an error wrapping device.ErrGone: a
+// button within a poll (10 ms), a light within 250 ms.
+//
+// The tests run the driver, through unmodified gousb and libusb, against
+// devices emulated in process by umockdev (internal/usbtestbed):
+//
+//	go test -tags umockdev -exec umockdev-wrapper ./device/usb/
+//
+// Built with -tags nousb the package needs neither cgo nor libusb: List
+// returns ErrUnsupported, and the Driver finds nothing.
 package usb
 
 import (
@@ -21,8 +40,8 @@ import (
 	"github.com/buttonhook/buttonhook/device"
 )
 
-// ErrUnsupported is returned by List in a build without USB support (built
-// with -tags nousb). It wraps errors.ErrUnsupported.
+// ErrUnsupported is returned by List and Driver.Open in a build without USB
+// support (built with -tags nousb). It wraps errors.ErrUnsupported.
 var ErrUnsupported error = unsupportedError{}
 
 type unsupportedError struct{}

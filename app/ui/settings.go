@@ -1,0 +1,102 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buttonhook/buttonhook/app/engine"
+)
+
+// settingsEditor holds the fields of the Settings dialog: how long the
+// attempt log keeps attempts. Save applies them through the engine, which
+// trims the log at once.
+type settingsEditor struct {
+	keepDays, maxAttempts *widget.Entry
+}
+
+// settingsLabels name the settings' config paths as the dialog does.
+var settingsLabels = strings.NewReplacer("log.keep_days", "keep days", "log.max_attempts", "max attempts")
+
+func (w *Window) settingsEditor(done func()) (*settingsEditor, *editor) {
+	cur := w.eng.Settings().Log
+	se := &settingsEditor{keepDays: widget.NewEntry(), maxAttempts: widget.NewEntry()}
+	se.keepDays.SetText(strconv.Itoa(cur.KeepDays))
+	se.keepDays.Validator = func(s string) error { _, err := parseKeepDays(s); return err }
+	se.maxAttempts.SetText(strconv.FormatInt(cur.MaxAttempts, 10))
+	se.maxAttempts.Validator = func(s string) error { _, err := parseMaxAttempts(s); return err }
+	note := newHint("Lowering a limit deletes the attempts beyond it at once; they cannot be brought back. The per-target counters are kept.")
+	ed := newEditor([]*widget.FormItem{
+		{Text: "Keep days", Widget: se.keepDays, HintText: fmt.Sprintf("the log keeps the attempts of this many days (default %d); 0 keeps attempts of any age", engine.DefaultSettings().Log.KeepDays)},
+		{Text: "Max attempts", Widget: se.maxAttempts, HintText: "the log keeps at most this many attempts, the newest; 0 for no limit"},
+		{Text: "", Widget: note},
+	}, func() error {
+		s, err := se.settings()
+		if err != nil {
+			return err
+		}
+		if err := w.eng.SetSettings(s); err != nil {
+			var ie engine.ImportError
+			if errors.As(err, &ie) {
+				return errors.New(settingsLabels.Replace(strings.Join(ie, "\n")))
+			}
+			return err
+		}
+		w.setStatus("Saved the settings: the log " + describeLog(s.Log) + ".")
+		return nil
+	}, done)
+	return se, ed
+}
+
+// settings returns the settings the fields hold, or what is wrong with them.
+func (se *settingsEditor) settings() (engine.Settings, error) {
+	days, err1 := parseKeepDays(se.keepDays.Text)
+	most, err2 := parseMaxAttempts(se.maxAttempts.Text)
+	if err := errors.Join(err1, err2); err != nil {
+		return engine.Settings{}, err
+	}
+	return engine.Settings{Log: engine.LogSettings{KeepDays: days, MaxAttempts: most}}, nil
+}
+
+func parseKeepDays(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("keep days: %q is not a whole number of days (0 keeps attempts of any age)", s)
+	case n < 0 || n > engine.MaxKeepDays:
+		return 0, fmt.Errorf("keep days: give 1 to %d days, or 0 to keep attempts of any age", engine.MaxKeepDays)
+	}
+	return n, nil
+}
+
+func parseMaxAttempts(s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("max attempts: %q is not a whole number (0 for no limit)", s)
+	case n < 0 || n > engine.MaxLogAttempts:
+		return 0, fmt.Errorf("max attempts: give 1 to %d, or 0 for no limit", engine.MaxLogAttempts)
+	}
+	return n, nil
+}
+
+// describeLog says what the log settings keep: "keeps 90 days of attempts,
+// of any number".
+func describeLog(l engine.LogSettings) string {
+	days := fmt.Sprintf("keeps %d days of attempts", l.KeepDays)
+	if l.KeepDays == 0 {
+		days = "keeps attempts of any age"
+	}
+	if l.MaxAttempts == 0 {
+		return days + ", of any number"
+	}
+	return fmt.Sprintf("%s, at most %d", days, l.MaxAttempts)
+}
+
+// showSettings opens the Settings dialog.
+func (w *Window) showSettings() {
+	w.show("Settings", func(done func()) *editor { _, ed := w.settingsEditor(done); return ed }, 560)
+}
