@@ -17,7 +17,7 @@ var version = "dev"
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says otherwise:
 // Badger's write buffers otherwise let the heap grow to twice what is live,
 // and Buttonhook runs on small boxes (docs/storage.md has the figures).
-const memoryLimit = 128 << 20
+const memoryLimit = 96 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {

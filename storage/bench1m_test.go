@@ -265,7 +265,7 @@ func BenchmarkOpen1M(b *testing.B) {
 // a million attempts into a new log through the write path (PutAttempts,
 // 100 a call, unsynced), with the highest anonymous (Go heap, mostly
 // Badger's table builders) and file-backed (the mapped table files) parts
-// seen; then the same with GOMEMLIMIT=128MiB, as main can set it; and the
+// seen; then the same with GOMEMLIMIT=96MiB, as main sets it; and the
 // figures of the WriteBatch loader that built the shared log. Target:
 // <= 200 MB. Run it with -benchtime 1x (each run writes a million twice).
 func BenchmarkWrite1MPeakRSS(b *testing.B) {
@@ -276,7 +276,7 @@ func BenchmarkWrite1MPeakRSS(b *testing.B) {
 		if res, err = runWriteChild(b, b.TempDir(), bigN, "txn"); err != nil {
 			b.Fatal(err)
 		}
-		if lim, err = runWriteChild(b, b.TempDir(), bigN, "txn", "GOMEMLIMIT=128MiB"); err != nil {
+		if lim, err = runWriteChild(b, b.TempDir(), bigN, "txn", "GOMEMLIMIT=96MiB"); err != nil {
 			b.Fatal(err)
 		}
 	}

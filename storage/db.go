@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	badger "github.com/dgraph-io/badger/v4"
 	boptions "github.com/dgraph-io/badger/v4/options"
@@ -94,6 +95,11 @@ type DB struct {
 	// (fdatasync) the memtable's write-ahead log and the value log. Tests
 	// count its calls.
 	sync func() error
+
+	// lastWrite is when the last write committed (Unix nanoseconds);
+	// trimLoop runs until trimStop is closed and then closes trimDone.
+	lastWrite          atomic.Int64
+	trimStop, trimDone chan struct{}
 }
 
 // Open opens the data directory dir, creating it (mode 0700) if it is missing,
@@ -128,6 +134,8 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("open data directory %s: %w", dir, err)
 	}
+	db.trimStop, db.trimDone = make(chan struct{}), make(chan struct{})
+	go db.trimLoop()
 	return db, nil
 }
 
@@ -140,7 +148,8 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 //     compacts with many builders at once;
 //   - zstd on 16 KB blocks: attempts are repetitive JSON and compress about
 //     2.3 times better than with Snappy on 4 KB blocks; the files are mapped
-//     into memory, so their size is also resident memory.
+//     into memory, so their size would also be resident memory, were it not
+//     for trimLoop, which pages them out while the log is written.
 func options(dir string, logger *slog.Logger) badger.Options {
 	o := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{logger.With(slog.String("component", "badger"))}).
@@ -260,6 +269,10 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.closed = true
+	if db.trimStop != nil {
+		close(db.trimStop)
+		<-db.trimDone
+	}
 	if err := db.badger.Close(); err != nil {
 		return fmt.Errorf("close data directory %s: %w", db.dir, err)
 	}
@@ -279,6 +292,7 @@ func (db *DB) update(durable bool, fn func(txn *badger.Txn) error) error {
 	if err := db.badger.Update(fn); err != nil {
 		return err
 	}
+	db.wrote()
 	if durable {
 		if err := db.sync(); err != nil {
 			return fmt.Errorf("sync: %w", err)

@@ -180,6 +180,7 @@ func (db *DB) commitSynced(round []*writeReq) (committed bool, err error) {
 	if err := db.badger.Update(func(txn *badger.Txn) error { return applyAll(txn, round) }); err != nil {
 		return false, err
 	}
+	db.wrote()
 	if err := db.sync(); err != nil {
 		return true, fmt.Errorf("sync: %w", err)
 	}
