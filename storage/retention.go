@@ -146,12 +146,8 @@ func (db *DB) CollectGarbage() error {
 	if db.closed {
 		return ErrClosed
 	}
-	// A rewrite is a write: it must not rotate the memtable inside a
-	// durable round.
-	db.writeMu.RLock()
-	defer db.writeMu.RUnlock()
 	for {
-		err := db.badger.RunValueLogGC(0.5)
+		err := db.gcOnce()
 		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
 			return nil
 		}
@@ -159,6 +155,15 @@ func (db *DB) CollectGarbage() error {
 			return fmt.Errorf("value log garbage collection: %w", err)
 		}
 	}
+}
+
+// gcOnce rewrites at most one value-log file. A rewrite is a write: it must
+// not rotate the memtable inside a durable round, so it holds writeMu shared,
+// for one file only, so that a durable write waits for one rewrite at most.
+func (db *DB) gcOnce() error {
+	db.writeMu.RLock()
+	defer db.writeMu.RUnlock()
+	return db.badger.RunValueLogGC(0.5)
 }
 
 // Maintenance configures RunMaintenance.
