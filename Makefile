@@ -9,11 +9,12 @@ BIN     := bin/buttonhook
 
 # Packages needed to build (Fyne on X11 + gousb) and to run the tests that use
 # real parts (a window under Xvfb, a Secret Service, ptys, umockdev, the
-# reference firmware built with g++ and run under python3 on the host).
+# reference firmware built with g++ and run under python3 on the host, and
+# built for real AVR boards with gcc-avr: 22 MB to download, 5 s to install).
 BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev \
               libxinerama-dev libxi-dev libxxf86vm-dev libusb-1.0-0-dev
 TEST_PKGS  := xvfb xauth x11-utils imagemagick dbus dbus-x11 gnome-keyring umockdev libumockdev-dev socat \
-              g++ python3
+              g++ python3 gcc-avr avr-libc arduino-core-avr
 
 .PHONY: run build headless headless-arm64 package-linux test bench deps-build deps-test vet cross cross-windows clean
 

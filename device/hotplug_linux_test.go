@@ -3,6 +3,7 @@ package device_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,9 +21,10 @@ import (
 // The hot-plug tests run simulated BH1 boards on real pseudo-terminals
 // through the real serial driver and the Manager. A board is reached through
 // a stable symlink, as /dev/serial/by-id/... reaches a USB serial adapter:
-// unplugging removes the terminal (the link then dangles and Scan no longer
-// lists it), plugging in again makes a new terminal and points the link at
-// it. Its serial number, so its Info.ID, stays the same.
+// unplugging removes the link, as udev does, and then the terminal (a
+// dangling link could meet a terminal another process opened with the
+// same number); plugging in again makes a new terminal and points the link
+// at it. Its serial number, so its Info.ID, stays the same.
 
 // slot is one stable port with a board that can be plugged in and pulled.
 type slot struct {
@@ -68,6 +70,9 @@ func (s *slot) unplug(t testing.TB) {
 	s.btn = nil
 	s.mu.Unlock()
 	if btn != nil {
+		if err := os.Remove(s.link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Error(err)
+		}
 		if err := btn.Unplug(); err != nil {
 			t.Error(err)
 		}

@@ -26,7 +26,7 @@ func identified(t *testing.T, hello string) (*Device, *fakePort) {
 	d := newDevice(p, "/dev/ttyFAKE0", nil)
 	t.Cleanup(func() { _ = d.Close() })
 	go func() {
-		if l := <-p.out; l == HelloQuery {
+		if l := string(<-p.out); l == HelloQuery+"\n" {
 			p.send(hello)
 		}
 	}()
@@ -94,7 +94,7 @@ func TestIdentify(t *testing.T) {
 				d := newDevice(p, "/dev/ttyFAKE0", nil)
 				defer d.Close()
 				go func() {
-					if l := <-p.out; l == HelloQuery {
+					if l := string(<-p.out); l == HelloQuery+"\n" {
 						p.send(tt.answer)
 					}
 				}()
@@ -123,7 +123,7 @@ func TestIdentifyNoAnswer(t *testing.T) {
 		if !errors.Is(err, device.ErrNoAnswer) {
 			t.Fatalf("identify = %v; want an error wrapping device.ErrNoAnswer", err)
 		}
-		if waited := time.Since(start); waited < HelloTimeout || waited > HelloTimeout+2*readTimeout {
+		if waited := time.Since(start); waited != HelloTimeout {
 			t.Errorf("identify gave up after %v; want %v", waited, HelloTimeout)
 		}
 		for _, want := range []string{"/dev/ttyFAKE0", "no Buttonhook device answered", "BH1", "115200"} {
@@ -146,8 +146,8 @@ func TestIdentifyContext(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("identify = %v; want context.DeadlineExceeded", err)
 		}
-		if waited := time.Since(start); waited > 300*time.Millisecond+readTimeout {
-			t.Errorf("identify returned %v after its context ended; want at most %v", waited-300*time.Millisecond, readTimeout)
+		if waited := time.Since(start); waited != 300*time.Millisecond {
+			t.Errorf("identify returned %v after its context ended; want at once", waited-300*time.Millisecond)
 		}
 	})
 }
@@ -202,11 +202,10 @@ func TestRunEnds(t *testing.T) {
 		name    string
 		end     func(cancel context.CancelFunc, d *Device, p *fakePort)
 		wantErr error // nil: want nil
-		within  time.Duration
 	}{
-		{"cancel", func(cancel context.CancelFunc, _ *Device, _ *fakePort) { cancel() }, nil, readTimeout},
-		{"close", func(_ context.CancelFunc, d *Device, _ *fakePort) { _ = d.Close() }, nil, 0},
-		{"unplug", func(_ context.CancelFunc, _ *Device, p *fakePort) { p.unplug() }, device.ErrGone, 0},
+		{"cancel", func(cancel context.CancelFunc, _ *Device, _ *fakePort) { cancel() }, nil},
+		{"close", func(_ context.CancelFunc, d *Device, _ *fakePort) { _ = d.Close() }, nil},
+		{"unplug", func(_ context.CancelFunc, _ *Device, p *fakePort) { p.unplug() }, device.ErrGone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,8 +218,8 @@ func TestRunEnds(t *testing.T) {
 				start := time.Now()
 				tt.end(cancel, d, p)
 				err := <-done
-				if took := time.Since(start); took > tt.within {
-					t.Errorf("Run returned %v after the %s; want within %v", took, tt.name, tt.within)
+				if took := time.Since(start); took != 0 {
+					t.Errorf("Run returned %v after the %s; want at once", took, tt.name)
 				}
 				switch {
 				case tt.wantErr == nil && err != nil:
@@ -231,6 +230,61 @@ func TestRunEnds(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRunCancelKeepsPort cancels Run and checks that the port stays open:
+// the Manager turns the LEDs off after Run returns and before Close, and a
+// new Run gets the lines that came in between.
+func TestRunCancelKeepsPort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, p := identified(t, testHello)
+		ctx, cancel := context.WithCancel(t.Context())
+		_, _, done := runDevice(ctx, d)
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run after cancel = %v; want nil", err)
+		}
+		if err := d.SetLED(t.Context(), 1, device.LEDIdle); err != nil {
+			t.Errorf("SetLED after a cancelled Run = %v; want nil", err)
+		}
+		if got, want := p.nextLine(t), "LED 1 OFF"; got != want {
+			t.Errorf("wrote %q; want %q", got, want)
+		}
+		p.send("D 2\n")
+		synctest.Wait()
+		edges, mu, done := runDevice(t.Context(), d)
+		synctest.Wait()
+		mu.Lock()
+		got := copyEdges(*edges)
+		mu.Unlock()
+		if len(got) != 1 || got[0].Button != 2 || !got[0].Down {
+			t.Errorf("edges of the second Run = %+v; want button 2 down, sent between the Runs", got)
+		}
+		_ = d.Close()
+		if err := <-done; err != nil {
+			t.Errorf("second Run after Close = %v; want nil", err)
+		}
+	})
+}
+
+// TestRunIdle checks that an idle device costs nothing: over an hour
+// without input, no read of the port returns (the one in progress since
+// identify blocks), and nothing is written.
+func TestRunIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, p := identified(t, testHello)
+		reads := p.reads.Load()
+		_, _, done := runDevice(t.Context(), d)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if got := p.reads.Load() - reads; got != 0 {
+			t.Errorf("%d more reads of an idle port in an hour; want none (the one in progress blocks)", got)
+		}
+		p.none(t)
+		_ = d.Close()
+		<-done
+	})
 }
 
 func TestRunAfterClose(t *testing.T) {
@@ -285,7 +339,7 @@ func TestSetLED(t *testing.T) {
 				t.Errorf("SetLED(%d, %+v): %v", tt.button, tt.led, err)
 				continue
 			}
-			if got := p.next(t); got != tt.want {
+			if got := p.nextLine(t); got != tt.want {
 				t.Errorf("SetLED(%d, %+v) wrote %q; want %q", tt.button, tt.led, got, tt.want)
 			}
 		}
@@ -322,14 +376,14 @@ func TestSetLEDBounded(t *testing.T) {
 		}
 
 		close(p.hold) // the device reads again: the first write completes
-		if got, want := p.next(t), "LED 1 PULSE yellow 1000"; got != want {
+		if got, want := p.nextLine(t), "LED 1 PULSE yellow 1000"; got != want {
 			t.Errorf("the stuck write finally wrote %q; want %q", got, want)
 		}
 		synctest.Wait()
 		if err := d.SetLED(t.Context(), 1, device.LEDIdle); err != nil {
 			t.Errorf("SetLED once the device reads again: %v", err)
 		}
-		if got, want := p.next(t), "LED 1 OFF"; got != want {
+		if got, want := p.nextLine(t), "LED 1 OFF"; got != want {
 			t.Errorf("wrote %q; want %q", got, want)
 		}
 	})

@@ -2,17 +2,11 @@ package serial
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/buttonhook/buttonhook/device"
-	bugst "go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 )
 
@@ -25,9 +19,6 @@ const BaudRate = 115200
 // HelloTimeout is how long Open waits for a HELLO line after sending HELLO?.
 const HelloTimeout = 2 * time.Second
 
-// readTimeout bounds every port read, so that Run notices its context.
-const readTimeout = 100 * time.Millisecond
-
 var _ device.Driver = (*Driver)(nil)
 
 // Driver finds and opens BH1 devices on serial ports. It only opens the ports
@@ -36,9 +27,7 @@ var _ device.Driver = (*Driver)(nil)
 // never probed.
 type Driver struct {
 	logger *slog.Logger
-
-	mu    sync.Mutex
-	ports []string
+	ports  portSet[string]
 }
 
 // NewDriver returns a Driver with no ports. A nil logger discards.
@@ -46,46 +35,28 @@ func NewDriver(logger *slog.Logger) *Driver {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Driver{logger: logger}
+	same := func(p string) string { return p }
+	return &Driver{logger: logger, ports: portSet[string]{driver: DriverName, what: "BH1 device", port: same, clone: same}}
 }
 
 // SetPorts sets the port paths Scan reports when they exist. It is safe to
 // call at any time, also while a Manager is scanning.
-func (d *Driver) SetPorts(paths []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.ports = slices.Clone(paths)
-}
+func (d *Driver) SetPorts(paths []string) { d.ports.set(paths) }
 
 // Ports returns the port paths set with SetPorts.
-func (d *Driver) Ports() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.Clone(d.ports)
-}
+func (d *Driver) Ports() []string { return d.ports.get() }
 
 // Name returns "serial".
 func (d *Driver) Name() string { return DriverName }
 
 // Scan returns a Candidate for each port path set with SetPorts that exists
 // now. It only looks at the file system.
-func (d *Driver) Scan(ctx context.Context) ([]device.Candidate, error) {
-	var cs []device.Candidate
-	for _, p := range d.Ports() {
-		if err := ctx.Err(); err != nil {
-			return cs, err
-		}
-		if _, err := os.Stat(p); err == nil {
-			cs = append(cs, device.Candidate{Key: p, Driver: DriverName})
-		}
-	}
-	return cs, nil
-}
+func (d *Driver) Scan(ctx context.Context) ([]device.Candidate, error) { return d.ports.scan(ctx) }
 
 // Open opens the port c.Key and identifies the device on it; see OpenPath.
 func (d *Driver) Open(ctx context.Context, c device.Candidate) (device.Device, error) {
-	if c.Driver != "" && c.Driver != DriverName {
-		return nil, fmt.Errorf("open %s: candidate of driver %q, not %q", c.Key, c.Driver, DriverName)
+	if err := checkCandidate(c, DriverName); err != nil {
+		return nil, err
 	}
 	dev, err := d.OpenPath(ctx, c.Key)
 	if err != nil {
@@ -100,20 +71,9 @@ func (d *Driver) Open(ctx context.Context, c device.Candidate) (device.Device, e
 // wrapping fs.ErrNotExist, a port the user may not open one wrapping
 // fs.ErrPermission, each saying what to do.
 func (d *Driver) OpenPath(ctx context.Context, path string) (*Device, error) {
-	p, err := bugst.Open(path, &bugst.Mode{
-		BaudRate: BaudRate,
-		DataBits: 8,
-		Parity:   bugst.NoParity,
-		StopBits: bugst.OneStopBit,
-		// No InitialStatusBits: setting DTR/RTS fails on ptys and some
-		// adapters, and the default (both on) is what an Arduino expects.
-	})
+	p, err := openPort(path, BaudRate)
 	if err != nil {
-		return nil, openError(path, err)
-	}
-	if err := p.SetReadTimeout(readTimeout); err != nil {
-		_ = p.Close()
-		return nil, fmt.Errorf("open %s: set read timeout: %w", path, err)
+		return nil, err
 	}
 	dev := newDevice(p, path, d.logger)
 	if err := dev.identify(ctx, HelloTimeout); err != nil {
@@ -121,44 +81,6 @@ func (d *Driver) OpenPath(ctx context.Context, path string) (*Device, error) {
 		return nil, err
 	}
 	return dev, nil
-}
-
-// userError is an error whose message is written for the user.
-type userError struct {
-	msg string
-	err error
-}
-
-func (e *userError) Error() string { return e.msg }
-func (e *userError) Unwrap() error { return e.err }
-
-// openError turns an error from serial.Open into one that says what to do.
-func openError(path string, err error) error {
-	var pe *bugst.PortError
-	isCode := func(code bugst.PortErrorCode) bool {
-		return errors.As(err, &pe) && pe.Code() == code
-	}
-	switch {
-	case errors.Is(err, fs.ErrPermission) || isCode(bugst.PermissionDenied):
-		return &userError{
-			msg: fmt.Sprintf("permission denied on %s: add your user to the dialout group "+
-				"(sudo usermod -aG dialout $USER, then log in again), or install the udev rules", path),
-			err: fs.ErrPermission,
-		}
-	case errors.Is(err, fs.ErrNotExist) || isCode(bugst.PortNotFound):
-		return &userError{
-			msg: fmt.Sprintf("serial port %s not found: check that the device is plugged in "+
-				"and the path is right (buttonhook devices lists the serial ports)", path),
-			err: fs.ErrNotExist,
-		}
-	case isCode(bugst.PortBusy):
-		return &userError{
-			msg: fmt.Sprintf("serial port %s is busy: close the other program using it "+
-				"(a serial monitor, another Buttonhook)", path),
-			err: err,
-		}
-	}
-	return fmt.Errorf("open %s: %w", path, err)
 }
 
 // PortInfo describes a serial port the operating system lists.

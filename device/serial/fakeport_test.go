@@ -1,52 +1,56 @@
 package serial
 
 import (
+	"bytes"
 	"errors"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 )
 
 // fakePort is a port on bytes, for the protocol logic: the test plays the
-// device with send and lines. Its Read honours a read timeout the way
-// go.bug.st/serial does (0, nil), so it runs under testing/synctest.
+// device with send and takes the host's writes, one per Write call, with
+// next (raw bytes) or nextLine (BH1 lines). Like our real ports it has no
+// read timeout: Read blocks until bytes come, Close or unplug.
 type fakePort struct {
-	in      chan []byte   // device -> host, one Read each at most
-	out     chan string   // host -> device, one written line each
-	stale   chan []byte   // bytes waiting from before the port was opened
-	closed  chan struct{} // Close
-	gone    chan struct{} // unplug: reads and writes fail
-	hold    chan struct{} // if not nil, Write waits for it to close
-	timeout time.Duration
+	in     chan []byte   // device -> host, one Read each at most
+	out    chan []byte   // host -> device, one Write each
+	stale  chan []byte   // bytes waiting from before the port was opened
+	closed chan struct{} // Close
+	gone   chan struct{} // unplug: reads and writes fail
+	hold   chan struct{} // if not nil, Write waits for it to close
 
+	reads               atomic.Int64 // Read calls
 	closeOnce, goneOnce sync.Once
 	pending             []byte // reader's goroutine only
-	partial             strings.Builder
-	mu                  sync.Mutex // partial
+	partial             []byte // nextLine's: written bytes after the last "\n"
 }
 
 var errFakeClosed = errors.New("fake port closed")
 
 func newFakePort() *fakePort {
 	return &fakePort{
-		in:      make(chan []byte, 64),
-		out:     make(chan string, 64),
-		stale:   make(chan []byte, 8),
-		closed:  make(chan struct{}),
-		gone:    make(chan struct{}),
-		timeout: readTimeout,
+		in:     make(chan []byte, 64),
+		out:    make(chan []byte, 256),
+		stale:  make(chan []byte, 8),
+		closed: make(chan struct{}),
+		gone:   make(chan struct{}),
 	}
 }
 
-// send queues bytes from the device.
+// send queues a line or other text from the device.
 func (p *fakePort) send(s string) { p.in <- []byte(s) }
+
+// sendBytes queues bytes from the device.
+func (p *fakePort) sendBytes(b []byte) { p.in <- bytes.Clone(b) }
 
 // unplug makes reads and writes fail like a vanished USB device.
 func (p *fakePort) unplug() { p.goneOnce.Do(func() { close(p.gone) }) }
 
 func (p *fakePort) Read(b []byte) (int, error) {
+	p.reads.Add(1)
 	if len(p.pending) == 0 {
 		select {
 		case p.pending = <-p.stale:
@@ -54,16 +58,12 @@ func (p *fakePort) Read(b []byte) (int, error) {
 		}
 	}
 	if len(p.pending) == 0 {
-		t := time.NewTimer(p.timeout)
-		defer t.Stop()
 		select {
 		case p.pending = <-p.in:
 		case <-p.closed:
 			return 0, errFakeClosed
 		case <-p.gone:
 			return 0, syscall.EIO
-		case <-t.C:
-			return 0, nil
 		}
 	}
 	n := copy(b, p.pending)
@@ -85,16 +85,7 @@ func (p *fakePort) Write(b []byte) (int, error) {
 		return 0, syscall.EBADF
 	default:
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range string(b) {
-		if c == '\n' {
-			p.out <- p.partial.String()
-			p.partial.Reset()
-			continue
-		}
-		p.partial.WriteRune(c)
-	}
+	p.out <- bytes.Clone(b)
 	return len(b), nil
 }
 
@@ -114,15 +105,38 @@ func (p *fakePort) Close() error {
 	return nil
 }
 
-// next returns the next line the host wrote, failing the test if there is
-// none within a second.
-func (p *fakePort) next(t *testing.T) string {
+// next returns the host's next write, failing the test if there is none
+// within a second.
+func (p *fakePort) next(t *testing.T) []byte {
 	t.Helper()
 	select {
-	case l := <-p.out:
-		return l
+	case b := <-p.out:
+		return b
 	case <-time.After(time.Second):
-		t.Fatalf("host wrote no line within 1s")
-		return ""
+		t.Fatalf("host wrote nothing within 1s")
+		return nil
+	}
+}
+
+// nextLine returns the next line the host wrote, without its "\n", failing
+// the test if there is none within a second.
+func (p *fakePort) nextLine(t *testing.T) string {
+	t.Helper()
+	for {
+		if line, rest, ok := bytes.Cut(p.partial, []byte("\n")); ok {
+			p.partial = rest
+			return string(line)
+		}
+		p.partial = append(p.partial, p.next(t)...)
+	}
+}
+
+// none checks that the host wrote nothing more.
+func (p *fakePort) none(t *testing.T) {
+	t.Helper()
+	select {
+	case b := <-p.out:
+		t.Errorf("host wrote %q; want nothing", b)
+	default:
 	}
 }

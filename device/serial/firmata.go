@@ -3,6 +3,7 @@ package serial
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/buttonhook/buttonhook/device"
@@ -30,9 +31,11 @@ type FirmataOptions struct {
 	Baud int `json:"baud,omitempty"`
 	// Buttons are the board's buttons, numbered from 1 in this order.
 	Buttons []FirmataButton `json:"buttons"`
-	// DebounceMS is how long a button must be stable before another edge
-	// is reported, 1..1000 ms; 0 means 20 ms. StandardFirmata does not
-	// debounce, so the host does.
+	// DebounceMS is the board's debounce window, 1..1000 ms; 0 means the
+	// host's default (device.DefaultGestureTiming.Debounce). StandardFirmata
+	// does not debounce, nor does the driver: it reports every pin change,
+	// and the host's gesture detector debounces, as for every device.
+	// FirmataDevice.Debounce gives this window for its SetDebounce.
 	DebounceMS int `json:"debounce_ms,omitempty"`
 }
 
@@ -69,7 +72,7 @@ func (o FirmataOptions) Validate() error {
 		add("baud", "%d is negative: leave it out for 57600", o.Baud)
 	}
 	if o.DebounceMS < 0 || o.DebounceMS > 1000 {
-		add("debounce_ms", "%d is out of range 0..1000 (0 means 20)", o.DebounceMS)
+		add("debounce_ms", "%d is out of range 0..1000 (0 means the host's default)", o.DebounceMS)
 	}
 	switch n := len(o.Buttons); {
 	case n == 0:
@@ -112,11 +115,12 @@ func (o FirmataOptions) baud() int {
 	return o.Baud
 }
 
-func (o FirmataOptions) debounce() time.Duration {
-	if o.DebounceMS == 0 {
-		return DefaultDebounce
+func (o FirmataOptions) clone() FirmataOptions {
+	o.Buttons = slices.Clone(o.Buttons)
+	for i := range o.Buttons {
+		o.Buttons[i].LEDs = slices.Clone(o.Buttons[i].LEDs)
 	}
-	return time.Duration(o.DebounceMS) * time.Millisecond
+	return o
 }
 
 // allColors are the colours Buttonhook names, in the order Info lists them.

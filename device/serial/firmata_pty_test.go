@@ -37,15 +37,7 @@ func openFirmata(t testing.TB, bopts sim.FirmataOptions, buttons ...serial.Firma
 	if err := d.SetPorts([]serial.FirmataOptions{{Port: board.Path(), Buttons: buttons}}); err != nil {
 		t.Fatalf("SetPorts: %v", err)
 	}
-	cs, err := d.Scan(context.Background())
-	if err != nil || len(cs) != 1 {
-		t.Fatalf("Scan() = %v, %v; want the simulator's port", cs, err)
-	}
-	dev, err := d.Open(context.Background(), cs[0])
-	if err != nil {
-		t.Fatalf("Open(%+v): %v", cs[0], err)
-	}
-	t.Cleanup(func() { _ = dev.Close() })
+	dev := openOnly(t, d)
 	// REPORT_DIGITAL comes last in the set-up: once the board has it, it
 	// has everything before it.
 	port, _ := firmata.PortOf(buttons[len(buttons)-1].Pin)
@@ -240,11 +232,7 @@ func TestFirmataOpenPinNotOnBoard(t *testing.T) {
 // sets the pins up again and the button works.
 func TestFirmataRestart(t *testing.T) {
 	dev, board := openFirmata(t, sim.FirmataOptions{}, rgButton)
-	edges := make(chan device.Edge, 8)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- dev.Run(ctx, func(e device.Edge) { edges <- e }) }()
-	t.Cleanup(func() { cancel(); <-done })
+	edges := runEdges(t, dev)
 
 	board.Restart()
 	for start := time.Now(); !board.Reporting(0); time.Sleep(time.Millisecond) {
@@ -255,16 +243,7 @@ func TestFirmataRestart(t *testing.T) {
 	if err := board.Press(2); err != nil {
 		t.Fatal(err)
 	}
-	for _, down := range []bool{true, false} {
-		select {
-		case e := <-edges:
-			if e.Button != 1 || e.Down != down {
-				t.Errorf("edge %+v; want button 1 down=%v", e, down)
-			}
-		case <-time.After(time.Second):
-			t.Fatalf("no edge (down=%v) within 1s after the restart", down)
-		}
-	}
+	wantEdges(t, edges, 1, true, false)
 	if got := dev.Stats().Restarts; got != 1 {
 		t.Errorf("Stats().Restarts = %d; want 1", got)
 	}
@@ -274,25 +253,14 @@ func TestFirmataRestart(t *testing.T) {
 // counted, and the next report still gets through.
 func TestFirmataGarbageOverPTY(t *testing.T) {
 	dev, board := openFirmata(t, sim.FirmataOptions{}, rgButton)
-	edges := make(chan device.Edge, 8)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- dev.Run(ctx, func(e device.Edge) { edges <- e }) }()
-	t.Cleanup(func() { cancel(); <-done })
+	edges := runEdges(t, dev)
 
 	junk := []byte{0x01, 0x02, 0x90, 0x04, 0xF0, 0x10, 1, 2, 0xF7, 0xF0, 0x71, 'h', 0, 'i', 0, 0xF7, 0xE0, 1, 0}
 	junk = firmata.AppendDigital(junk, 0, 0xFB) // pin 2 low: down
 	if err := board.SendRaw(junk); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case e := <-edges:
-		if e.Button != 1 || !e.Down {
-			t.Errorf("edge = %+v; want button 1 down", e)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("no edge within 1s after the junk")
-	}
+	wantEdges(t, edges, 1, true)
 	st := dev.Stats()
 	if st.Malformed != 3 || st.Ignored < 2 || st.Strings != 1 {
 		t.Errorf("Stats() = %+v; want 3 malformed (2 stray bytes, 1 cut message), 2+ ignored, 1 string", st)
@@ -309,7 +277,7 @@ func BenchmarkFirmataEdgeLatency(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = board.Close() })
 	dev, err := serial.NewFirmataDriver(nil).OpenOptions(context.Background(), serial.FirmataOptions{
-		Port: board.Path(), Buttons: []serial.FirmataButton{{Pin: 2}}, DebounceMS: 1})
+		Port: board.Path(), Buttons: []serial.FirmataButton{{Pin: 2}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -328,7 +296,6 @@ func BenchmarkFirmataEdgeLatency(b *testing.B) {
 				b.Fatal(err)
 			}
 			lat = append(lat, (<-edges).Sub(start))
-			time.Sleep(time.Millisecond) // the debounce window
 		}
 	}
 	slices.Sort(lat)

@@ -2,6 +2,7 @@ package serial
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -81,6 +82,23 @@ func (e *ledEmulator) set(ctx context.Context, button int, led device.LED) error
 		return nil
 	}
 	e.arm(button, s, s.gen, after, false)
+	return nil
+}
+
+// setLED is the SetLED of a device whose LEDs e drives: set, with the
+// error saying which LED of which device.
+func (e *ledEmulator) setLED(ctx context.Context, path string, button int, led device.LED) error {
+	if err := e.set(ctx, button, led); err != nil {
+		return fmt.Errorf("set LED %d on %s: %w", button, path, err)
+	}
+	return nil
+}
+
+// checkButton checks that button is in 1..n, for SetLED.
+func checkButton(path string, button, n int) error {
+	if button < 1 || button > n {
+		return fmt.Errorf("set LED on %s: button %d out of range 1..%d", path, button, n)
+	}
 	return nil
 }
 

@@ -46,15 +46,7 @@ func openLines(t *testing.T, opts func(port string) serial.LinesOptions) (*seria
 	if err := d.SetPorts([]serial.LinesOptions{opts(board.Path())}); err != nil {
 		t.Fatalf("SetPorts: %v", err)
 	}
-	cs, err := d.Scan(t.Context())
-	if err != nil || len(cs) != 1 {
-		t.Fatalf("Scan() = %v, %v; want the board's port", cs, err)
-	}
-	dev, err := d.Open(t.Context(), cs[0])
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = dev.Close() })
+	dev := openOnly(t, d)
 	return dev.(*serial.LinesDevice), board
 }
 
@@ -122,26 +114,13 @@ func TestLinesOverPTY(t *testing.T) {
 	if got := dev.Info(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Info() = %+v; want %+v", got, want)
 	}
-	edges := make(chan device.Edge, 8)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- dev.Run(ctx, func(e device.Edge) { edges <- e }) }()
-	t.Cleanup(func() { cancel(); <-done })
+	edges := runEdges(t, dev)
 
 	junk := "boot v1.2\r\n" + strings.Repeat("x", 5000) + "\n\xff\xfe\n\n\rTAP 7\r"
 	if err := board.SendRaw([]byte(junk)); err != nil {
 		t.Fatal(err)
 	}
-	for _, down := range []bool{true, false} {
-		select {
-		case e := <-edges:
-			if e.Button != 2 || e.Down != down {
-				t.Errorf("edge %+v; want button 2 down=%v", e, down)
-			}
-		case <-time.After(time.Second):
-			t.Fatal("no edge within 1s of TAP")
-		}
-	}
+	wantEdges(t, edges, 2, true, false)
 	if got, want := dev.Stats(), (serial.LinesStats{Lines: 3, Matched: 1, Unmatched: 2, TooLong: 1}); got != want {
 		t.Errorf("Stats() = %+v; want %+v", got, want)
 	}

@@ -45,23 +45,27 @@ func TestLinesOptionsValidate(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.opts.Validate()
-			if tt.want == nil {
-				if err != nil {
-					t.Errorf("Validate() = %v; want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil; want errors %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %q\nwant it to say %q", err, w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.opts.Validate(), tt.want) })
+	}
+}
+
+// checkValidate checks the result of a Validate: nil when want is empty,
+// else an error saying each of want.
+func checkValidate(t *testing.T, err error, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Errorf("Validate() = %v; want nil", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("Validate() = nil; want errors %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate() = %q\nwant it to say %q", err, w)
+		}
 	}
 }
 
@@ -146,14 +150,14 @@ func equalBools(a, b []bool) bool {
 
 // splitAll returns the lines and over-long reports of s split at cut.
 func splitAll(t testing.TB, in []byte, cut int) []string {
-	// An empty chunk is a read timeout; then io.EOF.
+	// An empty chunk is nothing arrived yet; then io.EOF.
 	r := &chunkReader{chunks: []string{string(in[:cut]), "", string(in[cut:]), ""}}
-	s := newLineSplitter(r)
+	lr := newLineReader(r, textLines)
 	var got []string
 	for {
-		line, err := s.next()
+		line, err := lr.ReadLine()
 		switch {
-		case isTooLong(err):
+		case errors.Is(err, errLinesTooLong):
 			got = append(got, "<too long>")
 		case errors.Is(err, io.EOF):
 			return got
@@ -165,7 +169,9 @@ func splitAll(t testing.TB, in []byte, cut int) []string {
 	}
 }
 
-func TestLineSplitter(t *testing.T) {
+// TestLineReaderText splits the text of a lines device: any line ending,
+// empty lines skipped, MaxLinesLine bytes at most.
+func TestLineReaderText(t *testing.T) {
 	long := strings.Repeat("y", MaxLinesLine)
 	in := []byte("a\r\nb\rc\n\n\r" + long + "\n" + long + "z\nd" + strings.Repeat("w", 3*MaxLinesLine) + "\re\npartial")
 	want := []string{"a", "b", "c", long, "<too long>", "<too long>", "e"}
@@ -185,7 +191,7 @@ func TestLinesEmulatedFlash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := newBytePort()
+		p := newFakePort()
 		d := newLinesDevice(p, opts, cfg, "", nil)
 		defer d.Close()
 		expect := func(want string) {
@@ -227,7 +233,7 @@ func TestLinesEmulatedFlash(t *testing.T) {
 	})
 }
 
-// FuzzLineSplitter checks that any bytes, split anywhere, give the same
+// FuzzLineSplitter checks the text LineReader of lines devices: that any bytes, split anywhere, give the same
 // lines, each non-empty, at most MaxLinesLine bytes and without a line
 // ending.
 func FuzzLineSplitter(f *testing.F) {

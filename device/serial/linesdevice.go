@@ -3,8 +3,6 @@ package serial
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"sync/atomic"
@@ -24,14 +22,12 @@ var (
 type LinesDevice struct {
 	path   string
 	cfg    *linesConfig
-	p      port
-	w      *portWriter
+	c      *conn
 	leds   *ledEmulator
-	split  *lineSplitter // Run's
+	lr     *LineReader // Run's
 	logger *slog.Logger
 	info   device.Info
 
-	running                            atomic.Bool
 	lines, matched, unmatched, tooLong atomic.Uint64
 }
 
@@ -47,12 +43,12 @@ func newLinesDevice(p port, opts LinesOptions, cfg *linesConfig, serial string, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	c := newConn(p, opts.Port)
 	d := &LinesDevice{
 		path:   opts.Port,
 		cfg:    cfg,
-		p:      p,
-		w:      newPortWriter(p),
-		split:  newLineSplitter(p),
+		c:      c,
+		lr:     newLineReader(c, textLines),
 		logger: logger.With("driver", LinesDriverName, "path", opts.Port),
 	}
 	d.leds = newLEDEmulator(d.showLED, func(led device.LED) bool { return cfg.template(led) != nil })
@@ -91,52 +87,42 @@ func (d *LinesDevice) Stats() LinesStats {
 // Run reads lines and calls edge, from this goroutine, for the edges of the
 // first pattern each line matches (several, at the same time, for press and
 // double), with the time the line was read. Unmatched lines are counted and
-// ignored. It returns nil when ctx is done (within about 100 ms) or Close
-// interrupts it, and an error wrapping device.ErrGone when the port fails.
+// ignored. It returns nil at once when ctx is done (the port stays open,
+// for the LEDs to be turned off) or Close interrupts it, and an error
+// wrapping device.ErrGone when the port fails.
 func (d *LinesDevice) Run(ctx context.Context, edge func(device.Edge)) error {
-	if d.w.closed.Load() {
-		return fmt.Errorf("run %s: %w", d.path, errClosed)
-	}
-	if !d.running.CompareAndSwap(false, true) {
-		return fmt.Errorf("run %s: already running", d.path)
-	}
-	defer d.running.Store(false)
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
-		line, err := d.split.next()
-		now := time.Now()
+	return d.c.run(ctx, func() (bool, error) {
+		line, err := d.lr.ReadLine()
 		switch {
-		case isTooLong(err):
+		case errors.Is(err, errLinesTooLong):
 			if n := d.tooLong.Add(1); n <= logFirst {
 				d.logger.Warn("line too long from device, skipped", "max", MaxLinesLine, "count", n, "only_counted_after", logFirst)
 			}
-			continue
+			return false, nil
 		case err != nil:
-			if d.w.closed.Load() {
-				return nil
-			}
-			d.w.gone.Store(true)
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("read %s: %w: %w", d.path, device.ErrGone, err)
+			return false, err
 		case line == nil:
-			continue // read timeout
+			return true, nil
 		}
-		d.lines.Add(1)
-		button, downs, ok := d.cfg.match(line)
-		if !ok {
-			if n := d.unmatched.Add(1); n <= logFirst {
-				d.logger.Debug("line matched no pattern", "line", string(line), "count", n, "only_counted_after", logFirst)
-			}
-			continue
+		d.receive(line, time.Now(), edge)
+		return false, nil
+	})
+}
+
+// receive counts one line read at now and calls edge for the edges of the
+// pattern it matches.
+func (d *LinesDevice) receive(line []byte, now time.Time, edge func(device.Edge)) {
+	d.lines.Add(1)
+	button, downs, ok := d.cfg.match(line)
+	if !ok {
+		if n := d.unmatched.Add(1); n <= logFirst {
+			d.logger.Debug("line matched no pattern", "line", string(line), "count", n, "only_counted_after", logFirst)
 		}
-		d.matched.Add(1)
-		for _, down := range downs {
-			edge(device.Edge{Button: button, Down: down, Time: now})
-		}
+		return
+	}
+	d.matched.Add(1)
+	for _, down := range downs {
+		edge(device.Edge{Button: button, Down: down, Time: now})
 	}
 }
 
@@ -144,7 +130,7 @@ func (d *LinesDevice) Run(ctx context.Context, edge func(device.Edge)) error {
 func (d *LinesDevice) showLED(ctx context.Context, button int, led device.LED) error {
 	t := d.cfg.template(led)
 	if t == nil {
-		if d.w.closed.Load() {
+		if d.c.closed.Load() {
 			return errClosed
 		}
 		return nil // the device cannot show it
@@ -153,7 +139,7 @@ func (d *LinesDevice) showLED(ctx context.Context, button int, led device.LED) e
 	if err != nil {
 		return err
 	}
-	return d.w.write(ctx, []byte(line+d.cfg.ending))
+	return d.c.write(ctx, []byte(line+d.cfg.ending))
 }
 
 // SetLED sends the line the LED templates give for led on button (1..64).
@@ -162,21 +148,15 @@ func (d *LinesDevice) showLED(ctx context.Context, button int, led device.LED) e
 // at most until ctx is done and never more than half a second, and returns
 // an error wrapping device.ErrGone when the device is gone or closed.
 func (d *LinesDevice) SetLED(ctx context.Context, button int, led device.LED) error {
-	if button < 1 || button > MaxButtons {
-		return fmt.Errorf("set LED on %s: button %d out of range 1..%d", d.path, button, MaxButtons)
+	if err := checkButton(d.path, button, MaxButtons); err != nil {
+		return err
 	}
-	if err := d.leds.set(ctx, button, led); err != nil {
-		return fmt.Errorf("set LED %d on %s: %w", button, d.path, err)
-	}
-	return nil
+	return d.leds.setLED(ctx, d.path, button, led)
 }
 
 // Close stops the LED timers and closes the port, releasing a blocked Run.
 // It is safe to call twice.
 func (d *LinesDevice) Close() error {
 	d.leds.close()
-	if err := d.w.close(); err != nil {
-		return fmt.Errorf("close %s: %w", d.path, err)
-	}
-	return nil
+	return d.c.close()
 }

@@ -2,13 +2,10 @@ package serial
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
-	"sync"
 
 	"github.com/buttonhook/buttonhook/device"
 )
@@ -19,11 +16,7 @@ var _ device.Driver = (*LinesDriver)(nil)
 // devices, on the ports configured with SetPorts, mapping lines to buttons
 // by the configured patterns.
 type LinesDriver struct {
-	logger       *slog.Logger
-	serialNumber func(path string) string
-
-	mu      sync.Mutex
-	configs []LinesOptions
+	core portDriver[LinesOptions, *LinesDevice]
 }
 
 // NewLinesDriver returns a LinesDriver with no ports. A nil logger discards.
@@ -31,48 +24,36 @@ func NewLinesDriver(logger *slog.Logger) *LinesDriver {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &LinesDriver{logger: logger, serialNumber: usbSerialNumber}
+	d := &LinesDriver{}
+	d.core = portDriver[LinesOptions, *LinesDevice]{
+		logger: logger, serialNumber: usbSerialNumber, validate: LinesOptions.Validate, open: d.OpenOptions,
+		ports: portSet[LinesOptions]{driver: LinesDriverName, what: "lines device",
+			port: func(o LinesOptions) string { return o.Port }, clone: LinesOptions.clone},
+	}
+	return d
 }
 
 // Name returns "lines".
 func (d *LinesDriver) Name() string { return LinesDriverName }
 
-// SetPorts sets the devices to look for. It validates every one and, if
-// any is wrong, changes nothing and returns the problems with their field
-// paths ("[0].patterns[1].regexp: ..."). A port may appear once. It is safe
-// to call at any time, also while a Manager is scanning.
-func (d *LinesDriver) SetPorts(configs []LinesOptions) error {
-	var errs []error
-	seen := map[string]int{}
-	for i, c := range configs {
-		errs = append(errs, prefixErrors(fmt.Sprintf("[%d].", i), c.Validate()))
-		if j, dup := seen[c.Port]; dup && c.Port != "" {
-			errs = append(errs, fieldError(fmt.Sprintf("[%d].port", i), "%s is already configured at [%d]", c.Port, j))
-		}
-		seen[c.Port] = i
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("lines ports: %w", err)
-	}
-	cs := make([]LinesOptions, len(configs))
-	for i, c := range configs {
-		cs[i] = c.clone()
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.configs = cs
-	return nil
-}
+// SetPorts sets the devices to look for. It validates every one and, if any
+// is wrong, changes nothing and returns the problems with their field paths
+// ("[0].patterns[1].regexp: ..."). A port may appear once. It is safe to call at
+// any time, also while a Manager is scanning.
+func (d *LinesDriver) SetPorts(configs []LinesOptions) error { return d.core.setPorts(configs) }
 
 // Ports returns the devices set with SetPorts.
-func (d *LinesDriver) Ports() []LinesOptions {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	cs := make([]LinesOptions, len(d.configs))
-	for i, c := range d.configs {
-		cs[i] = c.clone()
-	}
-	return cs
+func (d *LinesDriver) Ports() []LinesOptions { return d.core.ports.get() }
+
+// Scan returns a Candidate for each configured port that exists now. It
+// only looks at the file system.
+func (d *LinesDriver) Scan(ctx context.Context) ([]device.Candidate, error) {
+	return d.core.ports.scan(ctx)
+}
+
+// Open opens the device configured for the port c.Key; see OpenOptions.
+func (d *LinesDriver) Open(ctx context.Context, c device.Candidate) (device.Device, error) {
+	return d.core.openCandidate(ctx, c)
 }
 
 func (o LinesOptions) clone() LinesOptions {
@@ -86,34 +67,6 @@ func (o LinesOptions) baud() int {
 		return LinesBaudRate
 	}
 	return o.Baud
-}
-
-// Scan returns a Candidate for each configured port that exists now. It
-// only looks at the file system.
-func (d *LinesDriver) Scan(ctx context.Context) ([]device.Candidate, error) {
-	var cs []device.Candidate
-	for _, c := range d.Ports() {
-		if err := ctx.Err(); err != nil {
-			return cs, err
-		}
-		if _, err := os.Stat(c.Port); err == nil {
-			cs = append(cs, device.Candidate{Key: c.Port, Driver: LinesDriverName})
-		}
-	}
-	return cs, nil
-}
-
-// Open opens the device configured for the port c.Key; see OpenOptions.
-func (d *LinesDriver) Open(ctx context.Context, c device.Candidate) (device.Device, error) {
-	if c.Driver != "" && c.Driver != LinesDriverName {
-		return nil, fmt.Errorf("open %s: candidate of driver %q, not %q", c.Key, c.Driver, LinesDriverName)
-	}
-	for _, o := range d.Ports() {
-		if o.Port == c.Key {
-			return d.OpenOptions(ctx, o)
-		}
-	}
-	return nil, fmt.Errorf("open %s: no lines device is configured on this port", c.Key)
 }
 
 // OpenOptions opens the port of opts (9600 8N1 unless opts say otherwise).
@@ -134,5 +87,5 @@ func (d *LinesDriver) OpenOptions(ctx context.Context, opts LinesOptions) (*Line
 		return nil, err
 	}
 	_ = p.ResetInputBuffer() // optional: lines from before the open are stale
-	return newLinesDevice(p, opts.clone(), cfg, d.serialNumber(opts.Port), d.logger), nil
+	return newLinesDevice(p, opts.clone(), cfg, d.core.serialNumber(opts.Port), d.core.logger), nil
 }

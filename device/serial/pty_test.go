@@ -42,16 +42,54 @@ func openSim(t *testing.T, opts sim.Options) (*serial.Device, *sim.Button) {
 	b := newSim(t, opts)
 	d := serial.NewDriver(testLogger(t))
 	d.SetPorts([]string{b.Path()})
-	cs, err := d.Scan(t.Context())
+	return openOnly(t, d).(*serial.Device), b
+}
+
+// openOnly opens the one port drv finds, as the Manager does; the device
+// is closed at clean-up.
+func openOnly(t testing.TB, drv device.Driver) device.Device {
+	t.Helper()
+	cs, err := drv.Scan(context.Background())
 	if err != nil || len(cs) != 1 {
-		t.Fatalf("Scan() = %v, %v; want the simulator's port", cs, err)
+		t.Fatalf("Scan() = %v, %v; want the one simulated port", cs, err)
 	}
-	dev, err := d.Open(t.Context(), cs[0])
+	dev, err := drv.Open(context.Background(), cs[0])
 	if err != nil {
 		t.Fatalf("Open(%+v): %v", cs[0], err)
 	}
 	t.Cleanup(func() { _ = dev.Close() })
-	return dev.(*serial.Device), b
+	return dev
+}
+
+// runEdges runs dev until the test ends and returns its edges.
+func runEdges(t testing.TB, dev device.Device) <-chan device.Edge {
+	edges := make(chan device.Edge, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- dev.Run(ctx, func(e device.Edge) { edges <- e }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return edges
+}
+
+// wantEdges waits a second at most for each of the edges of button, down
+// or up as downs say.
+func wantEdges(t testing.TB, edges <-chan device.Edge, button int, downs ...bool) {
+	t.Helper()
+	for _, down := range downs {
+		select {
+		case e := <-edges:
+			if e.Button != button || e.Down != down {
+				t.Errorf("edge %+v; want button %d down=%v", e, button, down)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("no edge (button %d down=%v) within 1s", button, down)
+		}
+	}
 }
 
 // board is a sim.Button as a devicetest.Board.
@@ -205,27 +243,13 @@ func TestOpenCancelled(t *testing.T) {
 // pseudo-terminal: they are counted, and the next line still gets through.
 func TestMalformedOverPTY(t *testing.T) {
 	dev, b := openSim(t, sim.Options{Buttons: 2})
-	edges := make(chan device.Edge, 8)
-	done := make(chan error, 1)
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() { done <- dev.Run(ctx, func(e device.Edge) { edges <- e }) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	edges := runEdges(t, dev)
 
 	junk := strings.Repeat("L", 1000) + "\n" + "\xff\xfe\n" + "D 99\n" + "ERR cannot\n" + "D 2\r\n"
 	if err := b.SendRaw([]byte(junk)); err != nil {
 		t.Fatalf("SendRaw: %v", err)
 	}
-	select {
-	case e := <-edges:
-		if e.Button != 2 || !e.Down {
-			t.Errorf("edge = %+v; want button 2 down", e)
-		}
-	case <-time.After(time.Second):
-		t.Fatalf("no edge within 1s after the junk")
-	}
+	wantEdges(t, edges, 2, true)
 	// The lines before D 2 were handled before it.
 	if got, want := dev.Stats(), (serial.Stats{Lines: 1 + 5, Malformed: 3, Errors: 1}); got != want {
 		t.Errorf("Stats() = %+v; want %+v", got, want)
@@ -264,5 +288,36 @@ func TestUnplugWhileWriting(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("SetLED kept succeeding for 2s after unplug")
+	}
+}
+
+// TestCancelKeepsPortOpen cancels Run on a real port, as the Manager does
+// at shutdown: Run returns at once, without the port being closed, so that
+// the LEDs can still be turned off.
+func TestCancelKeepsPortOpen(t *testing.T) {
+	dev, b := openSim(t, sim.Options{})
+	<-b.Commands() // HELLO?
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- dev.Run(ctx, func(device.Edge) {}) }()
+	time.Sleep(10 * time.Millisecond) // Run is waiting for input
+	start := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after cancel = %v; want nil", err)
+	}
+	if took := time.Since(start); took > 20*time.Millisecond {
+		t.Errorf("Run returned %v after cancel; want at once", took)
+	}
+	if err := dev.SetLED(t.Context(), 1, device.LEDIdle); err != nil {
+		t.Fatalf("SetLED after a cancelled Run = %v; want nil", err)
+	}
+	select {
+	case line := <-b.Commands():
+		if line != "LED 1 OFF" {
+			t.Errorf("the board got %q; want %q", line, "LED 1 OFF")
+		}
+	case <-time.After(time.Second):
+		t.Error("the board got no LED command within 1s of SetLED")
 	}
 }

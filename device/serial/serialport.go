@@ -3,6 +3,7 @@ package serial
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -10,24 +11,65 @@ import (
 	"go.bug.st/serial/enumerator"
 )
 
-// openPort opens the serial port at path at baud, 8N1, with the read
-// timeout Run loops rely on. Errors say what to do (see openError).
+// openPort opens the serial port at path at baud, 8N1, with no read
+// timeout: a device's reader goroutine blocks in Read until bytes come,
+// the port fails or Close releases it, so an idle port costs no CPU.
+// Errors say what to do (see openError).
 func openPort(path string, baud int) (port, error) {
 	p, err := bugst.Open(path, &bugst.Mode{
 		BaudRate: baud,
 		DataBits: 8,
 		Parity:   bugst.NoParity,
 		StopBits: bugst.OneStopBit,
-		// No InitialStatusBits: see OpenPath.
+		// No InitialStatusBits: setting DTR/RTS fails on ptys and some
+		// adapters, and the default (both on) is what an Arduino expects.
 	})
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	if err := p.SetReadTimeout(readTimeout); err != nil {
+	if err := p.SetReadTimeout(bugst.NoTimeout); err != nil {
 		_ = p.Close()
 		return nil, fmt.Errorf("open %s: set read timeout: %w", path, err)
 	}
 	return p, nil
+}
+
+// userError is an error whose message is written for the user.
+type userError struct {
+	msg string
+	err error
+}
+
+func (e *userError) Error() string { return e.msg }
+func (e *userError) Unwrap() error { return e.err }
+
+// openError turns an error from serial.Open into one that says what to do.
+func openError(path string, err error) error {
+	var pe *bugst.PortError
+	isCode := func(code bugst.PortErrorCode) bool {
+		return errors.As(err, &pe) && pe.Code() == code
+	}
+	switch {
+	case errors.Is(err, fs.ErrPermission) || isCode(bugst.PermissionDenied):
+		return &userError{
+			msg: fmt.Sprintf("permission denied on %s: add your user to the dialout group "+
+				"(sudo usermod -aG dialout $USER, then log in again), or install the udev rules", path),
+			err: fs.ErrPermission,
+		}
+	case errors.Is(err, fs.ErrNotExist) || isCode(bugst.PortNotFound):
+		return &userError{
+			msg: fmt.Sprintf("serial port %s not found: check that the device is plugged in "+
+				"and the path is right (buttonhook devices lists the serial ports)", path),
+			err: fs.ErrNotExist,
+		}
+	case isCode(bugst.PortBusy):
+		return &userError{
+			msg: fmt.Sprintf("serial port %s is busy: close the other program using it "+
+				"(a serial monitor, another Buttonhook)", path),
+			err: err,
+		}
+	}
+	return fmt.Errorf("open %s: %w", path, err)
 }
 
 // usbSerialNumber returns the USB serial number the operating system gives

@@ -17,8 +17,6 @@
   number: device/firmware/README.md.
 */
 
-#include <EEPROM.h>
-
 // ---------------------------------------------------------------------------
 // Configuration: change these for your board.
 
@@ -31,6 +29,10 @@
 // (printable ASCII, no spaces, at most 16 characters):
 // #define BH_SERIAL "DESK-1"
 #define BH_EEPROM_ADDR 0
+
+#ifndef BH_SERIAL
+#include <EEPROM.h> // only then: AVR's EEPROM.h defines an object, unused otherwise
+#endif
 
 // LED kinds. A bi-colour LED has a red and a green die (yellow is both on);
 // an RGB LED has red, green and blue. Use PWM pins (marked ~ on an Uno: 3, 5,
