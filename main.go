@@ -25,6 +25,6 @@ func main() {
 	}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		GUI: window(), Version: version,
+		GUI: window(), Version: version, Drivers: drivers,
 	}))
 }

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/buttonhook/buttonhook/device"
 )
 
 // Exit codes.
@@ -33,6 +35,11 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	GUI            GUI // nil: no window available
 	Version        string
+	// Drivers returns the device drivers to run (main builds them: BH1,
+	// Firmata, lines, and USB unless built with -tags nousb). Their
+	// constructors start nothing; drivers that are io.Closers are closed
+	// after the engine stops. nil: the BH1 driver alone.
+	Drivers func(logger *slog.Logger) []device.Driver
 }
 
 // Globals are the flags that come before the subcommand.
@@ -68,7 +75,9 @@ Usage:
   buttonhook [global flags]                     open the window
   buttonhook [global flags] run                 run with no window until interrupted
   buttonhook sim [--serial-number SN] [--buttons N]
-                                                simulate a serial button on a pseudo-terminal
+                                                simulate a BH1 button board on a pseudo-terminal
+  buttonhook sim --firmata [--buttons N]        simulate a StandardFirmata board instead
+  buttonhook sim --lines                        simulate a device that prints text lines
   buttonhook [global flags] targets import FILE|-
   buttonhook [global flags] targets export
   buttonhook [global flags] targets list

@@ -10,19 +10,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/app/server"
-	"github.com/buttonhook/buttonhook/device/serial"
+	"github.com/buttonhook/buttonhook/device"
 	"github.com/buttonhook/buttonhook/device/sim"
-	"github.com/buttonhook/buttonhook/device/usb"
 	"github.com/buttonhook/buttonhook/storage"
 	"github.com/buttonhook/buttonhook/storage/secrets"
 )
@@ -44,8 +41,20 @@ func cmdSim(args []string, env Env) error {
 	sn := fs.String("serial-number", "", "the serial number it announces (default: random SIM-xxxx)")
 	model := fs.String("model", "sim", "the model name it announces")
 	buttons := fs.Int("buttons", 1, "how many buttons it has")
+	firmataMode := fs.Bool("firmata", false, "simulate a StandardFirmata board (the Firmata driver) instead of a BH1 board")
+	linesMode := fs.Bool("lines", false, "simulate a device that prints text lines (the lines driver) instead of a BH1 board")
 	if err := parseSub(fs, args); err != nil {
 		return err
+	}
+	switch {
+	case *firmataMode && *linesMode:
+		return usagef("sim: --firmata and --lines: choose one")
+	case (*firmataMode || *linesMode) && (*sn != "" || *model != "sim"):
+		return usagef("sim: --serial-number and --model are for BH1 boards only")
+	case *firmataMode:
+		return cmdSimDevice("firmata", *buttons, env)
+	case *linesMode:
+		return cmdSimDevice("lines", *buttons, env)
 	}
 	out := &lockedWriter{w: env.Stdout}
 	b, err := sim.New(sim.Options{Model: *model, Serial: *sn, Buttons: *buttons, OnCommand: out.println})
@@ -105,9 +114,8 @@ type api interface {
 // local serves the scripting commands from the data directory when no
 // instance is running.
 type local struct {
-	e     *engine.Engine
-	ports []string
-	log   *slog.Logger
+	e   *engine.Engine
+	log *slog.Logger
 }
 
 func (l local) Export() (engine.Config, error)               { return l.e.Export(), nil }
@@ -128,46 +136,32 @@ func (l local) Test(ctx context.Context, name string) (engine.TestReport, error)
 	return engine.NewTestReport(r), err
 }
 
-// Devices opens each configured port once to see what answers.
-func (l local) Devices() ([]engine.DeviceState, error) {
-	d := serial.NewDriver(l.log)
-	paths := slices.Clone(l.e.Config().SerialPorts)
-	for _, p := range l.ports {
-		if !slices.Contains(paths, p) {
-			paths = append(paths, p)
-		}
-	}
-	var out []engine.DeviceState
-	for _, p := range paths {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		dev, err := d.OpenPath(ctx, p)
-		cancel()
-		if err != nil {
-			out = append(out, engine.DeviceState{Info: infoForPath(p), Error: err.Error()})
-			continue
-		}
-		out = append(out, engine.DeviceState{Info: dev.Info(), Connected: true})
-		dev.Close()
-	}
-	return out, nil
-}
-
 // connect returns the running instance's API if one holds the data
 // directory, or opens the directory itself.
 func connect(g Globals, logger *slog.Logger) (api, func(), error) {
+	return connectDrivers(g, logger, nil)
+}
+
+// connectDrivers is connect with the drivers a local engine probes devices
+// with (see local.Devices); it closes them when done.
+func connectDrivers(g Globals, logger *slog.Logger, drivers []device.Driver) (api, func(), error) {
 	db, err := storage.Open(g.DataDir, logger)
 	if errors.Is(err, storage.ErrLocked) {
+		closeDrivers(logger, drivers)
 		return server.NewClient(g.DataDir), func() {}, nil
 	}
 	if err != nil {
+		closeDrivers(logger, drivers)
 		return nil, nil, err
 	}
-	e, err := engine.New(engine.Options{Logger: logger, Store: db, Secrets: secrets.NewSources(), SecretStore: secrets.Keyring{}})
+	e, err := engine.New(engine.Options{Logger: logger, Store: db, Secrets: secrets.NewSources(), SecretStore: secrets.Keyring{},
+		Drivers: drivers, ExtraPorts: g.Serial})
 	if err != nil {
+		closeDrivers(logger, drivers)
 		db.Close()
 		return nil, nil, err
 	}
-	return local{e: e, ports: g.Serial, log: logger}, func() { db.Close() }, nil
+	return local{e: e, log: logger}, func() { closeDrivers(logger, drivers); db.Close() }, nil
 }
 
 func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
@@ -192,7 +186,7 @@ func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
 		if err := a.Import(cfg); err != nil {
 			return fmt.Errorf("import %s: %w", args[0], err)
 		}
-		fmt.Fprintf(env.Stdout, "imported %d target(s), %d binding(s), %d serial port(s)\n", len(cfg.Targets), len(cfg.Bindings), len(cfg.SerialPorts))
+		fmt.Fprintf(env.Stdout, "imported %d target(s), %d binding(s), %d device port(s)\n", len(cfg.Targets), len(cfg.Bindings), importedPorts(cfg))
 		return nil
 	case "delete":
 		if len(args) != 1 {
@@ -288,75 +282,6 @@ func listTargets(w io.Writer, cfg engine.Config) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, status, t.Method, actions.RedactURL(t.URL), strings.Join(bound, "; "))
 	}
 	return tw.Flush()
-}
-
-func cmdDevices(g Globals, logger *slog.Logger, args []string, env Env) error {
-	fs := subFlags("devices", env)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseSub(fs, args); err != nil {
-		return err
-	}
-	a, done, err := connect(g, logger)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ds, err := a.Devices()
-	if err != nil {
-		return err
-	}
-	ports, perr := serial.ListPorts()
-	found, uerr := usb.List(context.Background())
-	if uerr != nil && !errors.Is(uerr, usb.ErrUnsupported) {
-		fmt.Fprintf(env.Stderr, "cannot list USB devices: %v\n", uerr)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Devices []engine.DeviceState `json:"devices"`
-			Ports   []serial.PortInfo    `json:"serial_ports"`
-			USB     []usb.Found          `json:"usb"`
-		}{nonNil(ds), nonNil(ports), nonNil(found)})
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tSTATE\tPATH\tMODEL\tFIRMWARE\tBUTTONS\tLEDS")
-	for _, d := range ds {
-		state := "connected"
-		if !d.Connected {
-			state = "not connected: " + d.Error
-		}
-		var leds []string
-		for _, c := range d.Colors {
-			leds = append(leds, string(c))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", orDash(d.ID), state, d.Path, orDash(d.Model), orDash(d.Firmware), d.Buttons, orDash(strings.Join(leds, ",")))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(ds) == 0 {
-		fmt.Fprintln(env.Stdout, "(no devices configured: pass --serial PATH, or add a port in the window)")
-	}
-	if perr != nil {
-		fmt.Fprintf(env.Stderr, "cannot list serial ports: %v\n", perr)
-	} else if len(ports) > 0 {
-		fmt.Fprintln(env.Stdout, "\nSerial ports on this computer:")
-		for _, p := range ports {
-			extra := ""
-			if p.USB {
-				extra = fmt.Sprintf(" USB %s:%s %s %s", p.VID, p.PID, p.SerialNumber, p.Product)
-			}
-			fmt.Fprintf(env.Stdout, "  %s%s\n", p.Path, extra)
-		}
-	}
-	if len(found) > 0 {
-		fmt.Fprintln(env.Stdout, "\nSupported USB devices found (detected only: their drivers are not in this version yet):")
-		for _, f := range found {
-			fmt.Fprintf(env.Stdout, "  %s  %s:%s  bus %d address %d\n", f.Model, f.VID, f.PID, f.Bus, f.Address)
-		}
-	}
-	return nil
 }
 
 func nonNil[T any](s []T) []T {

@@ -27,13 +27,17 @@ type Runtime struct {
 	DataDir string
 	db      *storage.DB
 	sender  *actions.Sender
-	serial  *serial.Driver
+	drivers []device.Driver
 	log     *slog.Logger
 }
 
-// OpenRuntime opens the data directory and builds the engine. It starts
-// nothing; call Run, then Close.
+// OpenRuntime opens the data directory and builds the engine over drivers
+// (the BH1 driver alone when none is given). It starts nothing; call Run,
+// then Close, which closes the drivers too.
 func OpenRuntime(g Globals, logger *slog.Logger, drivers ...device.Driver) (*Runtime, error) {
+	if len(drivers) == 0 {
+		drivers = []device.Driver{serial.NewDriver(logger)}
+	}
 	db, err := storage.Open(g.DataDir, logger)
 	if errors.Is(err, storage.ErrLocked) {
 		return nil, fmt.Errorf("another Buttonhook is already running with data directory %s: use that one (its window, or `buttonhook log` and `targets` talk to it), or pass another --data-dir", g.DataDir)
@@ -41,17 +45,18 @@ func OpenRuntime(g Globals, logger *slog.Logger, drivers ...device.Driver) (*Run
 	if err != nil {
 		return nil, err
 	}
-	sd := serial.NewDriver(logger)
 	sender := actions.NewSender(secrets.NewSources())
 	e, err := engine.New(engine.Options{
-		Logger: logger, Store: db, Sender: sender, Ports: sd, ExtraPorts: g.Serial,
-		Drivers: append([]device.Driver{sd}, drivers...), SecretStore: secrets.Keyring{},
+		Logger: logger, Store: db, Sender: sender, ExtraPorts: g.Serial,
+		Drivers: drivers, SecretStore: secrets.Keyring{},
 	})
 	if err != nil {
+		sender.Close()
+		closeDrivers(logger, drivers)
 		db.Close()
 		return nil, err
 	}
-	return &Runtime{Engine: e, DataDir: g.DataDir, db: db, sender: sender, serial: sd, log: logger}, nil
+	return &Runtime{Engine: e, DataDir: g.DataDir, db: db, sender: sender, drivers: drivers, log: logger}, nil
 }
 
 // Run runs the engine and the control socket until ctx is done.
@@ -69,9 +74,11 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// Close closes the log. Safe to call twice.
+// Close closes the drivers and the log; call it after Run has returned
+// (the Manager has then closed every device). Safe to call twice.
 func (rt *Runtime) Close() error {
 	rt.sender.Close()
+	closeDrivers(rt.log, rt.drivers)
 	return rt.db.Close()
 }
 
@@ -80,7 +87,7 @@ func cmdRun(g Globals, logger *slog.Logger, args []string, env Env) error {
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
-	rt, err := OpenRuntime(g, logger)
+	rt, err := OpenRuntime(g, logger, env.drivers(logger)...)
 	if err != nil {
 		return err
 	}
@@ -123,7 +130,7 @@ func reportEvents(e *engine.Engine, logger *slog.Logger) (stop func()) {
 }
 
 func runGUI(g Globals, logger *slog.Logger, env Env) error {
-	rt, err := OpenRuntime(g, logger)
+	rt, err := OpenRuntime(g, logger, env.drivers(logger)...)
 	if err != nil {
 		return err
 	}
@@ -136,5 +143,3 @@ func runGUI(g Globals, logger *slog.Logger, env Env) error {
 	cancel()
 	return errors.Join(guiErr, <-done)
 }
-
-func infoForPath(p string) device.Info { return device.Info{Driver: serial.DriverName, Path: p} }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -17,9 +18,10 @@ import (
 )
 
 // ConfigVersion is the version of the import/export file format
-// (docs/config.md). Version 2 added the "log" section; a version 1 file
-// (without it) imports as before.
-const ConfigVersion = 2
+// (docs/config.md). Version 2 added the "log" section; version 3 the
+// "devices" section, which holds the BH1 ports that "serial_ports" held.
+// Files of earlier versions import as before.
+const ConfigVersion = 3
 
 // Storage kinds of config documents.
 const (
@@ -45,17 +47,24 @@ type Binding struct {
 // to an export file.
 type Config struct {
 	// Schema lets a file name its JSON Schema for editors; it is ignored.
-	Schema      string           `json:"$schema,omitempty"`
-	Version     int              `json:"version"`
-	Targets     []actions.Target `json:"targets"`
-	Bindings    []Binding        `json:"bindings"`
-	SerialPorts []string         `json:"serial_ports"`
+	Schema   string           `json:"$schema,omitempty"`
+	Version  int              `json:"version"`
+	Targets  []actions.Target `json:"targets"`
+	Bindings []Binding        `json:"bindings"`
+	// SerialPorts are BH1 ports, as files before version 3 list them:
+	// import adds them to Devices.BH1; export writes Devices instead.
+	SerialPorts []string `json:"serial_ports,omitempty"`
+	// Devices is the devices section of a file: export writes it, import
+	// merges it (see Config.merge). The engine's current section is
+	// Engine.DeviceConfig; Engine.Config leaves this nil.
+	Devices *Devices `json:"devices,omitempty"`
 	// Log is the log settings' section of a file: export writes it, import
 	// changes the settings it names. The engine's current settings are
 	// Engine.Settings; Engine.Config leaves this nil.
 	Log *LogSection `json:"log,omitempty"`
 
 	settings Settings // the current settings, as held in the engine
+	devices  Devices  // the current devices section, as held in the engine
 }
 
 // ImportError lists every problem found in an import, each with its path.
@@ -100,10 +109,8 @@ func loadConfig(st Store) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read settings: %w", err)
 	}
-	if d, ok := docs[idPorts]; ok {
-		if err := json.Unmarshal(d, &cfg.SerialPorts); err != nil {
-			return cfg, fmt.Errorf("read serial ports: %w", err)
-		}
+	if cfg.devices, err = loadDevices(docs); err != nil {
+		return cfg, err
 	}
 	if cfg.settings, err = loadSettings(docs); err != nil {
 		return cfg, err
@@ -149,7 +156,8 @@ func (c *Config) targetByName(name string) (actions.Target, bool) {
 // that make it so. Targets merge by name (case-insensitive): an imported
 // target replaces the one with its name, keeping its ID and creation time and
 // raising its version. Bindings merge by device, button and gesture: the
-// imported one replaces the old one. Serial ports are added. Settings named
+// imported one replaces the old one. Devices merge as mergeDevices says
+// (a port replaces what its port had). Settings named
 // in in.Log replace the current ones; those it leaves out stay. in.Bindings
 // name their targets by name (or by ID). Every problem is reported, with its
 // path.
@@ -158,7 +166,7 @@ func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange,
 	if in.Version > ConfigVersion {
 		return c, nil, ImportError{fmt.Sprintf("version: %d is newer than this Buttonhook understands (%d): update Buttonhook", in.Version, ConfigVersion)}
 	}
-	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Bindings: slices.Clone(c.Bindings), SerialPorts: slices.Clone(c.SerialPorts), settings: c.settings}
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Bindings: slices.Clone(c.Bindings), settings: c.settings, devices: c.devices.clone()}
 	var changes []storage.ConfigChange
 	seen := map[string]int{}
 	for i, t := range in.Targets {
@@ -189,8 +197,8 @@ func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange,
 	}
 	for i, b := range in.Bindings {
 		path := fmt.Sprintf("bindings[%d]", i)
-		if b.Button < 1 || b.Button > 64 {
-			errs = append(errs, fmt.Sprintf("%s.button: %d is not a button number (1-64)", path, b.Button))
+		if b.Button < 1 || b.Button > MaxButton {
+			errs = append(errs, fmt.Sprintf("%s.button: %d is not a button number (1-%d)", path, b.Button, MaxButton))
 		}
 		if b.Gesture == "" {
 			b.Gesture = device.Press
@@ -219,22 +227,14 @@ func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange,
 		}
 		changes = append(changes, docChange(kindBinding, b.ID, b))
 	}
-	added := false
-	for i, p := range in.SerialPorts {
-		if strings.TrimSpace(p) == "" {
-			errs = append(errs, fmt.Sprintf("serial_ports[%d]: is empty", i))
-			continue
-		}
-		if !slices.Contains(out.SerialPorts, p) {
-			out.SerialPorts = append(out.SerialPorts, p)
-			added = true
-		}
-	}
-	if added {
-		changes = append(changes, docChange(kindSettings, idPorts, out.SerialPorts))
-	}
-	log, problems := out.settings.Log.merge(in.Log)
+	devs, problems := mergeDevices(out.devices, in.Devices, in.SerialPorts, false)
 	errs = append(errs, problems...)
+	if !reflect.DeepEqual(devs, out.devices) {
+		out.devices = devs
+		changes = append(changes, devs.changes()...)
+	}
+	log, logProblems := out.settings.Log.merge(in.Log)
+	errs = append(errs, logProblems...)
 	if log != out.settings.Log {
 		out.settings.Log = log
 		changes = append(changes, docChange(kindSettings, idLog, log))
@@ -271,15 +271,12 @@ func docChange(kind, id string, v any) storage.ConfigChange {
 	return storage.ConfigChange{Kind: kind, ID: id, Data: data}
 }
 
-// export returns the config with bindings naming their targets by name and
-// the settings in their section.
+// export returns the config with bindings naming their targets by name, and
+// the devices and settings in their sections.
 func (c Config) export() Config {
-	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), SerialPorts: slices.Clone(c.SerialPorts), Log: c.settings.Log.section()}
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Devices: c.devices.section(), Log: c.settings.Log.section()}
 	if out.Targets == nil {
 		out.Targets = []actions.Target{}
-	}
-	if out.SerialPorts == nil {
-		out.SerialPorts = []string{}
 	}
 	out.Bindings = []Binding{}
 	for _, b := range c.Bindings {

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,11 +46,6 @@ type Sender interface {
 	Send(ctx context.Context, t actions.Target, tags actions.Tags) actions.Result
 }
 
-// PortSetter is told which serial ports to open (the serial driver).
-type PortSetter interface {
-	SetPorts(paths []string)
-}
-
 // Options configure an Engine.
 type Options struct {
 	Logger *slog.Logger
@@ -62,10 +56,15 @@ type Options struct {
 	// SecretStore deletes the keyring secrets that no target uses any more
 	// (after a delete, an edit or an import); nil leaves them in place.
 	SecretStore SecretDeleter
-	Drivers     []device.Driver
-	// Ports receives the configured serial ports plus ExtraPorts.
+	// Drivers find and open devices. Those that take ports (a PortSetter,
+	// FirmataPortSetter or LinesPortSetter) are given the devices section
+	// of the config, at once and whenever it changes; the one named "usb"
+	// is turned off when the section says so. New starts none of them.
+	Drivers []device.Driver
+	// Ports receives the configured BH1 ports plus ExtraPorts, if it is
+	// not among Drivers already.
 	Ports      PortSetter
-	ExtraPorts []string // from the command line (--serial); not saved
+	ExtraPorts []string // BH1 ports from the command line (--serial); not saved
 	Gestures   device.GestureTiming
 	// QueueSize is how many presses of one button may wait while one is in
 	// flight; more are refused, and logged as refused. Default 4.
@@ -86,7 +85,7 @@ type Engine struct {
 	log     *slog.Logger
 	store   Store
 	sender  Sender
-	ports   PortSetter
+	drv     drivers
 	extra   []string
 	manager *device.Manager
 	timing  device.GestureTiming
@@ -98,8 +97,11 @@ type Engine struct {
 	cfg    sync.Mutex // guards config
 	config Config
 
-	devMu   sync.Mutex
-	devices map[string]*DeviceState // by ID, or by path for ports that failed to open
+	devMu     sync.Mutex // guards the fields below
+	names     map[string]string
+	gestures  *device.GestureDetector // while Run runs
+	debounce  []Debounce              // configured
+	debounced []Debounce              // set on gestures
 
 	bus bus
 
@@ -111,13 +113,6 @@ type Engine struct {
 
 	callbacks    *actions.Callbacks
 	callbackBase atomic.Pointer[string]
-}
-
-// DeviceState is a device as the user sees it: attached or not, and why not.
-type DeviceState struct {
-	device.Info
-	Connected bool   `json:"connected"`
-	Error     string `json:"error,omitempty"`
 }
 
 // New returns an engine over the store's config. It starts nothing.
@@ -142,15 +137,16 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	host, _ := os.Hostname()
+	drv := newDrivers(o.Drivers, o.Ports)
 	e := &Engine{
-		log: o.Logger, store: o.Store, sender: o.Sender, ports: o.Ports, extra: o.ExtraPorts,
-		manager: device.NewManager(o.Logger, o.ScanInterval, o.Drivers...),
+		log: o.Logger, store: o.Store, sender: o.Sender, drv: drv, extra: o.ExtraPorts,
+		manager: device.NewManager(o.Logger, o.ScanInterval, drv.managed()...),
 		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
-		config: cfg, devices: map[string]*DeviceState{}, callbacks: actions.NewCallbacks(),
+		config: cfg, names: map[string]string{}, callbacks: actions.NewCallbacks(),
 		secretStore: o.SecretStore, retentionChanged: make(chan struct{}, 1),
 	}
 	e.SetCallbackBase(o.CallbackBase)
-	e.applyPorts()
+	e.applyDevices(Devices{}, cfg.devices)
 	return e, nil
 }
 
@@ -159,7 +155,7 @@ func (e *Engine) Config() Config {
 	e.cfg.Lock()
 	defer e.cfg.Unlock()
 	c := e.config
-	c.Targets, c.Bindings, c.SerialPorts = slices.Clone(c.Targets), slices.Clone(c.Bindings), slices.Clone(c.SerialPorts)
+	c.Targets, c.Bindings, c.devices = slices.Clone(c.Targets), slices.Clone(c.Bindings), c.devices.clone()
 	return c
 }
 
@@ -184,7 +180,7 @@ func (e *Engine) Import(in Config) error {
 	e.cfg.Lock()
 	e.config = merged
 	e.cfg.Unlock()
-	e.applyPorts()
+	e.applyDevices(old.devices, merged.devices)
 	if merged.settings.Log != old.settings.Log {
 		e.changeRetention()
 	}
@@ -204,24 +200,10 @@ func (e *Engine) SaveBinding(b Binding) error {
 	return e.Import(Config{Version: ConfigVersion, Bindings: []Binding{b}})
 }
 
-// AddSerialPort adds a serial port path to open.
+// AddSerialPort adds the port of a BH1 board to open (it replaces what
+// was configured at that port).
 func (e *Engine) AddSerialPort(path string) error {
-	return e.Import(Config{Version: ConfigVersion, SerialPorts: []string{path}})
-}
-
-func (e *Engine) applyPorts() {
-	if e.ports == nil {
-		return
-	}
-	c := e.Config()
-	paths := slices.Clone(c.SerialPorts)
-	for _, p := range e.extra {
-		if !slices.Contains(paths, p) {
-			paths = append(paths, p)
-		}
-	}
-	e.ports.SetPorts(paths)
-	e.manager.Rescan()
+	return e.Import(Config{Version: ConfigVersion, Devices: &Devices{BH1: []string{path}}})
 }
 
 // Search returns a page of the attempt log: filtered, sorted, with a cursor.
@@ -237,23 +219,6 @@ func (e *Engine) WriteCSV(w io.Writer, q storage.Query) error { return e.store.W
 // WriteJSONLines writes every attempt q matches as JSON, one per line.
 func (e *Engine) WriteJSONLines(w io.Writer, q storage.Query) error {
 	return e.store.WriteJSONLines(w, q)
-}
-
-// Devices lists the devices seen since start, attached first.
-func (e *Engine) Devices() []DeviceState {
-	e.devMu.Lock()
-	out := make([]DeviceState, 0, len(e.devices))
-	for _, d := range e.devices {
-		out = append(out, *d)
-	}
-	e.devMu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Connected != out[j].Connected {
-			return out[i].Connected
-		}
-		return out[i].ID+out[i].Path < out[j].ID+out[j].Path
-	})
-	return out
 }
 
 // Subscribe returns a channel of engine events and a function that ends the
@@ -284,19 +249,24 @@ func (e *Engine) Run(ctx context.Context) error {
 	gestures := device.NewGestureDetector(e.timing, e.wants, func(id string, button int, g device.Gesture, at time.Time) {
 		p.press(ctx, sendCtx, id, button, g, at)
 	})
+	e.setGestures(gestures)
 	err := e.manager.Run(ctx, func(ev device.Event) {
 		switch ev.Kind {
 		case device.EdgeEvent:
 			gestures.Edge(ev.Device.ID, ev.Edge)
 		case device.Attached:
-			e.setDevice(ev.Device.Path, &DeviceState{Info: ev.Device, Connected: true})
+			e.devMu.Lock()
+			e.names[ev.Device.ID] = ev.Device.Name()
+			e.devMu.Unlock()
+			e.bus.publish(Event{Kind: DevicesChanged})
 		case device.Detached:
 			gestures.Forget(ev.Device.ID)
-			e.setDevice(ev.Device.Path, &DeviceState{Info: ev.Device, Error: errText(ev.Err)})
+			e.bus.publish(Event{Kind: DevicesChanged})
 		case device.OpenFailed:
-			e.setDevice(ev.Device.Path, &DeviceState{Info: ev.Device, Error: errText(ev.Err)})
+			e.bus.publish(Event{Kind: DevicesChanged})
 		}
 	})
+	e.setGestures(nil)
 	gestures.Stop() // presses waiting for a double-press window are refused and logged
 	p.wait()
 	return err
@@ -332,26 +302,13 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// setDevice records a device's state, keyed by ID; a port that failed to open
-// has no ID and is keyed by path. A device that attaches replaces the failure
-// entry of its path.
-func (e *Engine) setDevice(path string, s *DeviceState) {
-	e.devMu.Lock()
-	delete(e.devices, "path:"+path)
-	key := s.ID
-	if key == "" {
-		key = "path:" + path
-	}
-	e.devices[key] = s
-	e.devMu.Unlock()
-	e.bus.publish(Event{Kind: DevicesChanged})
-}
-
+// deviceName is the name of the device with the given ID as it last
+// attached, or the ID.
 func (e *Engine) deviceName(id string) string {
 	e.devMu.Lock()
 	defer e.devMu.Unlock()
-	if d, ok := e.devices[id]; ok {
-		return d.Name()
+	if n, ok := e.names[id]; ok {
+		return n
 	}
 	return id
 }

@@ -294,11 +294,17 @@ func (p *presser) finish(a storage.Attempt) bool {
 	return err == nil
 }
 
+// led shows led on the job's button and on the lights paired with it.
 func (p *presser) led(j job, led device.LED) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	if err := p.e.manager.SetLED(ctx, j.deviceID, j.button, led); err != nil {
 		p.e.log.Warn("cannot set LED", "device", j.deviceID, "button", j.button, "err", err)
+	}
+	for _, l := range p.e.lightsFor(j.deviceID, j.button) {
+		if err := p.e.manager.SetLED(ctx, l.LightDevice, l.LightButton, led); err != nil {
+			p.e.log.Warn("cannot set LED of paired light", "device", l.LightDevice, "button", l.LightButton, "err", err)
+		}
 	}
 }
 

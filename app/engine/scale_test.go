@@ -55,6 +55,7 @@ func withoutIdentity(c Config) Config {
 		c.Bindings[i].ID = ""
 	}
 	c.SerialPorts = nil
+	c.Devices = nil
 	c.Log = nil
 	return c
 }

@@ -27,6 +27,8 @@ import (
 	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/device"
+	"github.com/buttonhook/buttonhook/device/serial"
+	"github.com/buttonhook/buttonhook/device/serial/firmata"
 	"github.com/buttonhook/buttonhook/storage"
 )
 
@@ -215,7 +217,29 @@ func fullConfig(t *testing.T) engine.Config {
 			{Button: 64, Gesture: device.DoublePress, Target: "Plain GET"},
 		},
 		SerialPorts: []string{"/dev/ttyACM0", "/dev/ttyUSB1"},
-		Log:         &engine.LogSection{KeepDays: ptr(30), MaxAttempts: ptr[int64](100_000)},
+		Devices: &engine.Devices{
+			BH1: []string{"/dev/ttyACM1"},
+			Firmata: []serial.FirmataOptions{{
+				Port: "/dev/ttyACM2", Baud: 115200, DebounceMS: 30,
+				Buttons: []serial.FirmataButton{
+					{Pin: 2, LEDs: []serial.FirmataLED{{Pin: 9, Color: device.Red, ActiveLow: true}, {Pin: 10, Color: device.Green, ActiveLow: true}}},
+					{Pin: 3, LEDs: []serial.FirmataLED{{Pin: 13}}},
+				},
+			}},
+			Lines: []serial.LinesOptions{{
+				Port: "/dev/ttyUSB2", Baud: 115200, Name: "barcode reader", LineEnding: "crlf",
+				Patterns: []serial.LinePattern{
+					{Regexp: "^DOWN ([0-9])$", Button: 1, Edge: "down"},
+					{Regexp: "^UP ([0-9])$", Button: 1, Edge: "up"},
+					{Regexp: "^DOUBLE$", Button: 2, Gesture: "double"},
+				},
+				LED: map[string]string{"off": "LED {button} OFF", "on": "LED {button} {color}", "flash:green": "OK {ms}"},
+			}},
+			USB:      &engine.USBSettings{Enabled: ptr(false)},
+			Debounce: []engine.Debounce{{Device: "firmata:/dev/ttyACM2", MS: ptr(40)}, {Device: "serial:SIM-3F2A", Button: 2, MS: ptr(0)}},
+			Pairs:    []engine.Pair{{ButtonDevice: "usb:1d34:000d:", Button: 1, LightDevice: "usb:27b8:01ed:2000ABCD", LightButton: 1}},
+		},
+		Log: &engine.LogSection{KeepDays: ptr(30), MaxAttempts: ptr[int64](100_000)},
 	}
 }
 
@@ -253,19 +277,30 @@ func TestSchemaAcceptsExportOfEveryField(t *testing.T) {
 	if exported.Log != nil {
 		markSet(reflect.ValueOf(*exported.Log), "log.", seen)
 	}
+	if exported.Devices != nil {
+		markSet(reflect.ValueOf(*exported.Devices), "devices.", seen)
+	}
+	for _, p := range leafPaths(reflect.TypeFor[engine.Devices](), "devices.") {
+		if !seen[p] {
+			missing = append(missing, p)
+		}
+	}
 	for _, p := range leafPaths(reflect.TypeFor[engine.LogSection](), "log.") {
 		if !seen[p] {
 			missing = append(missing, p)
 		}
 	}
 	if len(missing) > 0 {
-		t.Errorf("no exported target, binding or setting sets %s: extend fullConfig", strings.Join(missing, ", "))
+		t.Errorf("no exported target, binding, device or setting sets %s: extend fullConfig", strings.Join(missing, ", "))
 	}
 	if got := e.Settings().Log; got.KeepDays != 30 || got.MaxAttempts != 100_000 {
 		t.Errorf("imported log settings = %+v, want 30 days and 100000 attempts", got)
 	}
-	if len(exported.SerialPorts) == 0 {
-		t.Error("the export has no serial ports")
+	if exported.SerialPorts != nil {
+		t.Errorf("the export has serial_ports %q: it writes devices.bh1 instead", exported.SerialPorts)
+	}
+	if got, want := exported.Devices.BH1, []string{"/dev/ttyACM0", "/dev/ttyUSB1", "/dev/ttyACM1"}; !slices.Equal(got, want) {
+		t.Errorf("exported devices.bh1 = %q, want the serial_ports and devices.bh1 imported, %q", got, want)
 	}
 
 	// Every kind the schema lists is exported, and the schema's lists are
@@ -327,6 +362,17 @@ func TestSchemaAcceptsExportOfEveryField(t *testing.T) {
 		{"$defs/Log/properties/max_attempts/maximum", engine.MaxLogAttempts},
 		{"$defs/Log/properties/max_attempts/default", int(engine.DefaultSettings().Log.MaxAttempts)},
 		{"properties/version/default", engine.ConfigVersion},
+		{"$defs/Debounce/properties/ms/maximum", engine.MaxDebounceMS},
+		{"$defs/Debounce/properties/button/maximum", engine.MaxButton},
+		{"$defs/Pair/properties/button/maximum", engine.MaxButton},
+		{"$defs/Pair/properties/light_button/maximum", engine.MaxButton},
+		{"$defs/Binding/properties/button/maximum", engine.MaxButton},
+		{"$defs/Firmata/properties/buttons/maxItems", serial.MaxButtons},
+		{"$defs/Firmata/properties/baud/default", serial.FirmataBaudRate},
+		{"$defs/FirmataButton/properties/pin/maximum", firmata.MaxPin},
+		{"$defs/FirmataLED/properties/pin/maximum", firmata.MaxPin},
+		{"$defs/LinePattern/properties/button/maximum", serial.MaxButtons},
+		{"$defs/Lines/properties/baud/default", serial.LinesBaudRate},
 	} {
 		if got, ok := schemaAt(t, raw, c.path).(float64); !ok || int(got) != c.want {
 			t.Errorf("schema %s = %v, want %d", c.path, schemaAt(t, raw, c.path), c.want)
@@ -362,7 +408,7 @@ var badDocs = []struct {
 	{"button 0", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 0, "target": "Door"}]}`, "/bindings/0/button", "bindings[0].button"},
 	{"button 65", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 65, "target": "Door"}]}`, "/bindings/0/button", "bindings[0].button"},
 	{"gesture triple", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 1, "gesture": "triple", "target": "Door"}]}`, "/bindings/0/gesture", "bindings[0].gesture"},
-	{"version 3", `{"version": 3, "targets": []}`, "/version", "version: 3 is newer"},
+	{"version 4", `{"version": 4, "targets": []}`, "/version", "version: 4 is newer"},
 	{"timeout 500", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "timeout": 500}]}`, "/targets/0/timeout", "targets[0].timeout"},
 	{"empty name", `{"targets": [{"name": "  ", "method": "GET", "url": "https://x.example"}]}`, "/targets/0/name", "targets[0].name"},
 	{"name of 81 letters", `{"targets": [{"name": "` + strings.Repeat("ä", 81) + `", "method": "GET", "url": "https://x.example"}]}`, "/targets/0/name", "targets[0].name"},
@@ -409,6 +455,34 @@ var badDocs = []struct {
 	{"negative max attempts", `{"log": {"max_attempts": -10}}`, "/log/max_attempts", "log.max_attempts: -10 is negative"},
 	{"max attempts past 100 million", `{"log": {"max_attempts": 100000001}}`, "/log/max_attempts", "log.max_attempts: 100000001 is more than"},
 	{"log as a number", `{"log": 90}`, "/log", "cannot unmarshal number"},
+	{"unknown devices field", `{"devices": {"bh2": []}}`, "/devices", `unknown field "bh2"`},
+	{"blank BH1 port", `{"devices": {"bh1": [" "]}}`, "/devices/bh1/0", "devices.bh1[0]: is empty"},
+	{"firmata without buttons", `{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": []}]}}`, "/devices/firmata/0/buttons", "devices.firmata[0].buttons: none configured"},
+	{"firmata without port", `{"devices": {"firmata": [{"buttons": [{"pin": 2}]}]}}`, "/devices/firmata/0", "devices.firmata[0].port: is empty"},
+	{"firmata pin 128", `{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": [{"pin": 2}, {"pin": 128}]}]}}`, "/devices/firmata/0/buttons/1/pin", "devices.firmata[0].buttons[1].pin: 128 is out of range"},
+	{"firmata LED colour", `{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": [{"pin": 2, "leds": [{"pin": 3, "color": "pink"}]}]}]}}`, "/devices/firmata/0/buttons/0/leds/0/color", "devices.firmata[0].buttons[0].leds[0].color"},
+	{"firmata debounce of 2 s", `{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": [{"pin": 2}], "debounce_ms": 2000}]}}`, "/devices/firmata/0/debounce_ms", "devices.firmata[0].debounce_ms"},
+	{"firmata negative baud", `{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": [{"pin": 2}], "baud": -1}]}}`, "/devices/firmata/0/baud", "devices.firmata[0].baud"},
+	{"unknown firmata field", `{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": [{"pin": 2, "led": 3}]}]}}`, "/devices/firmata/0/buttons/0", `unknown field "led"`},
+	{"lines without patterns or LEDs", `{"devices": {"lines": [{"port": "/dev/ttyUSB0"}]}}`, "/devices/lines/0", "devices.lines[0].patterns: none configured"},
+	{"lines pattern with edge and gesture", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "patterns": [{"regexp": "^P$", "button": 1, "edge": "down", "gesture": "press"}]}]}}`, "/devices/lines/0/patterns/0", "devices.lines[0].patterns[0]: has both"},
+	{"lines pattern without edge", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "patterns": [{"regexp": "^P$", "button": 1}]}]}}`, "/devices/lines/0/patterns/0", "devices.lines[0].patterns[0].edge: is empty"},
+	{"lines long gesture", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "patterns": [{"regexp": "^P$", "button": 1, "gesture": "long"}]}]}}`, "/devices/lines/0/patterns/0/gesture", "devices.lines[0].patterns[0].gesture: long is not possible"},
+	{"lines empty regexp", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "patterns": [{"regexp": "", "button": 1, "edge": "press"}]}]}}`, "/devices/lines/0/patterns/0/regexp", "devices.lines[0].patterns[0].regexp: is empty"},
+	{"lines button 65", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "patterns": [{"regexp": "^P$", "button": 65, "edge": "press"}]}]}}`, "/devices/lines/0/patterns/0/button", "devices.lines[0].patterns[0].button"},
+	{"lines LED key blink", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "led": {"blink": "B"}}]}}`, "/devices/lines/0/led", `devices.lines[0].led["blink"]`},
+	{"lines LED template with a tab", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "led": {"on": "L\tON"}}]}}`, "/devices/lines/0/led/on", `devices.lines[0].led["on"]`},
+	{"lines line ending", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "led": {"on": "ON"}, "line_ending": "nl"}]}}`, "/devices/lines/0/line_ending", "devices.lines[0].line_ending"},
+	{"usb enabled as text", `{"devices": {"usb": {"enabled": "no"}}}`, "/devices/usb/enabled", "cannot unmarshal string"},
+	{"unknown usb field", `{"devices": {"usb": {"enable": false}}}`, "/devices/usb", `unknown field "enable"`},
+	{"debounce without ms", `{"devices": {"debounce": [{"device": "serial:SIM-1"}]}}`, "/devices/debounce/0", "devices.debounce[0].ms: is missing"},
+	{"debounce of 1001 ms", `{"devices": {"debounce": [{"device": "serial:SIM-1", "ms": 1001}]}}`, "/devices/debounce/0/ms", "devices.debounce[0].ms: 1001 is out of range"},
+	{"debounce device without driver", `{"devices": {"debounce": [{"device": "SIM-1", "ms": 10}]}}`, "/devices/debounce/0/device", "devices.debounce[0].device"},
+	{"debounce button 65", `{"devices": {"debounce": [{"device": "serial:SIM-1", "button": 65, "ms": 10}]}}`, "/devices/debounce/0/button", "devices.debounce[0].button"},
+	{"pair button 0", `{"devices": {"pairs": [{"button_device": "serial:SIM-1", "button": 0, "light_device": "usb:27b8:01ed:1"}]}}`, "/devices/pairs/0/button", "devices.pairs[0].button"},
+	{"pair without light", `{"devices": {"pairs": [{"button_device": "serial:SIM-1", "button": 1}]}}`, "/devices/pairs/0", "devices.pairs[0].light_device: is empty"},
+	{"pair light LED 65", `{"devices": {"pairs": [{"button_device": "serial:SIM-1", "button": 1, "light_device": "usb:27b8:01ed:1", "light_button": 65}]}}`, "/devices/pairs/0/light_button", "devices.pairs[0].light_button"},
+	{"devices as a list", `{"devices": []}`, "/devices", "cannot unmarshal array"},
 }
 
 // goodDocs are edge cases that both the schema and import accept: the
@@ -435,6 +509,18 @@ var goodDocs = []struct{ name, doc string }{
 	{"no log limits", `{"log": {"keep_days": 0, "max_attempts": 0}}`},
 	{"log limits at their maximum", `{"log": {"keep_days": 36500, "max_attempts": 100000000}}`},
 	{"a version 1 file", `{"version": 1, "targets": [], "bindings": [], "serial_ports": []}`},
+	{"a version 2 file with serial ports", `{"version": 2, "targets": [], "bindings": [], "serial_ports": ["/dev/ttyACM0", "COM3"], "log": {"keep_days": 90, "max_attempts": 0}}`},
+	{"empty devices section", `{"devices": {}}`},
+	{"devices as export writes them", `{"devices": {"bh1": [], "firmata": [], "lines": [], "usb": {"enabled": true}, "debounce": [], "pairs": []}}`},
+	{"the same BH1 port in both lists", `{"serial_ports": ["/dev/ttyACM0"], "devices": {"bh1": ["/dev/ttyACM0"]}}`},
+	{"firmata with defaults", `{"devices": {"firmata": [{"port": "COM3", "buttons": [{"pin": 0}], "baud": 0, "debounce_ms": 0}]}}`},
+	{"firmata single-colour LED", `{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": [{"pin": 2, "leds": [{"pin": 13, "color": ""}]}]}]}}`},
+	{"LED-only line device", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "led": {"on": "L{button} {color}", "off": "L{button} OFF", "pulse:yellow": "P {{{ms}}}"}}]}}`},
+	{"line device with one line per press", `{"devices": {"lines": [{"port": "/dev/ttyUSB0", "patterns": [{"regexp": "^PRESSED$", "button": 1, "edge": "press"}], "line_ending": "cr"}]}}`},
+	{"usb off", `{"devices": {"usb": {"enabled": false}}}`},
+	{"usb left as it is", `{"devices": {"usb": {}}}`},
+	{"debounce off for one button", `{"devices": {"debounce": [{"device": "serial:SIM-1", "button": 2, "ms": 0}, {"device": "serial:SIM-1", "ms": 1000}]}}`},
+	{"pair with the default LED", `{"devices": {"pairs": [{"button_device": "usb:1d34:000d:", "button": 1, "light_device": "usb:27b8:01ed:2000ABCD"}]}}`},
 	{"ids and times as export writes them", `{"version": 2, "targets": [{"id": "abc", "name": "Door", "enabled": true, "method": "GET", "url": "https://x.example", "body": {}, "created": "2025-01-02T03:04:05.123456789Z", "updated": "2025-01-02T03:04:05Z", "version": 7}], "bindings": [{"id": "b1", "device": "", "button": 1, "gesture": "double", "target": "Door"}], "serial_ports": [], "log": {"keep_days": 90, "max_attempts": 0}}`},
 }
 
@@ -445,6 +531,9 @@ var stricterDocs = []struct{ name, doc, why string }{
 	{"empty gesture",
 		`{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example"}], "bindings": [{"button": 1, "gesture": "", "target": "Door"}]}`,
 		`merge turns "" into press; the documented values are press, long and double`},
+	{"firmata button without pin",
+		`{"devices": {"firmata": [{"port": "/dev/ttyACM0", "buttons": [{"leds": [{"pin": 13}]}]}]}}`,
+		`encoding/json reads an absent pin as pin 0, a real pin; the schema asks for the pin to be written`},
 	{"null keep days",
 		`{"log": {"keep_days": null}}`,
 		`encoding/json leaves the setting unset (unchanged); the schema documents a number`},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +58,8 @@ func TestSettingsDefaultSaveReloadAndExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), `"log":{"keep_days":30,"max_attempts":100000}`) || !strings.Contains(string(data), `"version":2`) {
-		t.Errorf("export = %s, want version 2 and the log section", data)
+	if !strings.Contains(string(data), `"log":{"keep_days":30,"max_attempts":100000}`) || !strings.Contains(string(data), fmt.Sprintf(`"version":%d`, ConfigVersion)) {
+		t.Errorf("export = %s, want version %d and the log section", data, ConfigVersion)
 	}
 	var back Config
 	if err := json.Unmarshal(data, &back); err != nil {

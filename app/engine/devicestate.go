@@ -1,0 +1,293 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/buttonhook/buttonhook/device"
+	"github.com/buttonhook/buttonhook/device/serial"
+)
+
+// DeviceState is a device as the user sees it: connected or not, why not,
+// since when, and how often it came back.
+type DeviceState struct {
+	device.Info
+	Connected bool `json:"connected"`
+	// Error is why it is not connected: the error it went away with, or why
+	// it could not be opened.
+	Error string `json:"error,omitempty"`
+	// Since is when it connected or went away (zero when it was never seen).
+	Since time.Time `json:"since,omitzero"`
+	// Reconnects counts the times it came back after it went away, since
+	// Buttonhook started.
+	Reconnects int `json:"reconnects"`
+	// Protocol is the protocol its port is configured with (BH1, Firmata,
+	// lines); empty for USB devices.
+	Protocol string `json:"protocol,omitempty"`
+}
+
+// DeviceConfig returns the current devices section.
+func (e *Engine) DeviceConfig() Devices {
+	e.cfg.Lock()
+	defer e.cfg.Unlock()
+	return e.config.devices.clone()
+}
+
+// SetDeviceConfig replaces the devices section with d (USB keeps its
+// setting when d leaves it out), validated as an import's. Devices that
+// left it, or whose settings changed, are closed at once (and those that
+// changed opened again).
+func (e *Engine) SetDeviceConfig(d Devices) error {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	old := e.Config()
+	devs, problems := mergeDevices(old.devices, &d, nil, true)
+	if len(problems) > 0 {
+		return ImportError(problems)
+	}
+	if err := e.store.ApplyConfig(devs.changes()); err != nil {
+		return fmt.Errorf("save device settings: %w", err)
+	}
+	e.cfg.Lock()
+	e.config.devices = devs
+	e.cfg.Unlock()
+	e.applyDevices(old.devices, devs)
+	e.bus.publish(Event{Kind: ConfigChanged})
+	return nil
+}
+
+// bh1Ports are the configured BH1 ports plus the ones given on the command
+// line, except those configured with another protocol.
+func (e *Engine) bh1Ports(d Devices) []string {
+	paths := slices.Clone(d.BH1)
+	for _, p := range e.extra {
+		if proto := d.protocolOf(p); proto != "" && proto != protoBH1 {
+			e.log.Warn("--serial port is configured with another protocol: not opened as BH1", "port", p, "protocol", proto)
+			continue
+		}
+		if !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+// applyDevices gives the drivers the devices section now, closes the open
+// devices it no longer has or whose settings changed, switches USB, sets
+// the debounce windows and asks the Manager to scan.
+func (e *Engine) applyDevices(old, now Devices) {
+	paths := e.bh1Ports(now)
+	for _, s := range e.drv.bh1 {
+		s.SetPorts(paths)
+	}
+	for _, s := range e.drv.firmata {
+		if err := s.SetPorts(now.Firmata); err != nil { // validated on import: a bug
+			e.log.Error("firmata driver refused the devices settings", "err", err)
+		}
+	}
+	for _, s := range e.drv.lines {
+		if err := s.SetPorts(now.Lines); err != nil {
+			e.log.Error("lines driver refused the devices settings", "err", err)
+		}
+	}
+	was, is := portSettings(old, e.bh1Ports(old)), portSettings(now, paths)
+	for proto, gates := range e.drv.byProto {
+		for _, g := range gates {
+			g.closeEach(func(key string) error {
+				before, after := was[key], is[key]
+				switch {
+				case !strings.HasPrefix(after, proto):
+					return errRemoved
+				case before != after:
+					return errReopen
+				}
+				return nil
+			})
+		}
+	}
+	for _, g := range e.drv.gates {
+		if g.Name() != usbDriverName {
+			continue
+		}
+		if now.usbEnabled() {
+			g.setOff(nil)
+		} else {
+			g.setOff(errUSBOff)
+		}
+	}
+	e.applyDebounce(now.Debounce)
+	e.manager.Rescan()
+}
+
+// portSettings returns each configured port's protocol and settings as one
+// string (the protocol first), to tell which ports changed.
+func portSettings(d Devices, bh1 []string) map[string]string {
+	m := map[string]string{}
+	for _, p := range bh1 {
+		m[p] = protoBH1
+	}
+	for _, f := range d.Firmata {
+		b, _ := json.Marshal(f)
+		m[f.Port] = protoFirmata + string(b)
+	}
+	for _, l := range d.Lines {
+		b, _ := json.Marshal(l)
+		m[l.Port] = protoLines + string(b)
+	}
+	return m
+}
+
+// applyDebounce sets the debounce windows on the running gesture detector
+// and removes those no longer configured.
+func (e *Engine) applyDebounce(ds []Debounce) {
+	e.devMu.Lock()
+	defer e.devMu.Unlock()
+	e.debounce = slices.Clone(ds)
+	if e.gestures == nil {
+		return
+	}
+	for _, old := range e.debounced {
+		if !slices.ContainsFunc(ds, func(d Debounce) bool { return d.Device == old.Device && d.Button == old.Button }) {
+			e.gestures.SetDebounce(old.Device, old.Button, 0)
+		}
+	}
+	for _, d := range ds {
+		w := time.Duration(*d.MS) * time.Millisecond
+		if w == 0 {
+			w = -1 // off
+		}
+		e.gestures.SetDebounce(d.Device, d.Button, w)
+	}
+	e.debounced = slices.Clone(ds)
+}
+
+// setGestures tells applyDebounce which detector runs (nil: none).
+func (e *Engine) setGestures(g *device.GestureDetector) {
+	e.devMu.Lock()
+	e.gestures, e.debounced = g, nil
+	ds := e.debounce
+	e.devMu.Unlock()
+	if g != nil {
+		e.applyDebounce(ds)
+	}
+}
+
+// lightsFor returns the lights paired with a button.
+func (e *Engine) lightsFor(deviceID string, button int) []Pair {
+	e.cfg.Lock()
+	defer e.cfg.Unlock()
+	var out []Pair
+	for _, p := range e.config.devices.Pairs {
+		if p.ButtonDevice == deviceID && p.Button == button {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Devices lists the devices seen since Run started (connected first), and
+// the configured ports where nothing was seen.
+func (e *Engine) Devices() []DeviceState {
+	var out []DeviceState
+	for _, st := range e.manager.States() {
+		out = append(out, DeviceState{
+			Info: st.Info, Connected: st.Connected, Error: errText(st.Err), Since: st.Since,
+			Reconnects: max(st.Attaches-1, 0),
+		})
+	}
+	return e.withConfigured(out)
+}
+
+// withConfigured sets each state's protocol and adds the configured ports
+// no state is about, with why nothing is there.
+func (e *Engine) withConfigured(out []DeviceState) []DeviceState {
+	d := e.DeviceConfig()
+	for i := range out {
+		if out[i].Driver != usbDriverName {
+			out[i].Protocol = d.protocolOf(out[i].Path)
+		}
+	}
+	var missing []DeviceState
+	for port, settings := range portSettings(d, e.bh1Ports(d)) {
+		if slices.ContainsFunc(out, func(s DeviceState) bool { return s.Path == port && s.Driver != usbDriverName }) {
+			continue
+		}
+		proto := d.protocolOf(port)
+		if proto == "" {
+			proto = settings // a --serial port
+		}
+		s := DeviceState{Info: device.Info{Path: port, Driver: driverOf(proto)}, Protocol: proto}
+		if _, err := os.Stat(port); errors.Is(err, fs.ErrNotExist) {
+			s.Error = fmt.Sprintf("serial port %s not found: check that the device is plugged in and the path is right", port)
+		} else {
+			s.Error = "not opened yet"
+		}
+		missing = append(missing, s)
+	}
+	sort.Slice(missing, func(i, j int) bool { return missing[i].Path < missing[j].Path })
+	return append(out, missing...)
+}
+
+// driverOf returns the name of the driver that opens a protocol's ports.
+func driverOf(proto string) string {
+	switch proto {
+	case protoFirmata:
+		return serial.FirmataDriverName
+	case protoLines:
+		return serial.LinesDriverName
+	}
+	return serial.DriverName
+}
+
+// Probe opens every device the drivers find now, once, to see what
+// answers, and closes it again: what `buttonhook devices` shows when no
+// Buttonhook is running. It must not be called while Run runs (the devices
+// would be busy); it returns when ctx is done or every open has ended.
+func (e *Engine) Probe(ctx context.Context) []DeviceState {
+	var (
+		mu  sync.Mutex
+		out []DeviceState
+		wg  sync.WaitGroup
+	)
+	for _, g := range e.drv.gates {
+		cands, err := g.Scan(ctx)
+		if err != nil {
+			e.log.Warn("device scan failed", "driver", g.Name(), "err", err)
+			continue
+		}
+		for _, c := range cands {
+			wg.Add(1)
+			go func() { // ends when the open ends (bounded by ctx)
+				defer wg.Done()
+				s := DeviceState{Info: device.Info{Path: c.Key, Driver: g.Name()}, Since: time.Now()}
+				dev, err := g.Open(ctx, c)
+				if err != nil {
+					s.Error = err.Error()
+				} else {
+					s.Info, s.Connected = dev.Info(), true
+					_ = dev.Close()
+				}
+				mu.Lock()
+				out = append(out, s)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Connected != out[j].Connected {
+			return out[i].Connected
+		}
+		return out[i].ID+out[i].Path < out[j].ID+out[j].Path
+	})
+	return e.withConfigured(out)
+}
