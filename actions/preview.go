@@ -38,11 +38,11 @@ const mask = "***"
 // "***", and so does every header that redirects strip and response
 // scrubbing looks for (carriesSecret): the auth's own, and any set by hand
 // whose name says it carries a secret (Authorization, Cookie, X-Api-Key,
-// X-Auth-Token...). A password in the
-// URL shows as Authorization: Basic *** (net/http sends it so). A multipart body shows each uploaded file as <file PATH, N bytes>;
-// a body that is not UTF-8 text as <N bytes of binary data>. A zero
-// tags.Time means now. Preview fails when the send would fail to build
-// (a missing upload, a tag value that is not a host name).
+// X-Auth-Token...). A password in the URL shows as Authorization: Basic ***
+// (net/http sends it so). A multipart body shows each uploaded file as
+// <file PATH, N bytes>; a body that is not UTF-8 text as <N bytes of binary
+// data>. A zero tags.Time means now. Preview fails when the send would fail
+// to build (a missing upload, a tag value that is not a host name).
 func Preview(t Target, tags Tags) (string, error) {
 	t, req, err := buildToShow(t, tags)
 	if err != nil {
@@ -119,24 +119,6 @@ func previewHeader(t Target, tags Tags, req *http.Request) http.Header {
 		h.Set("webhook-signature", "v1,"+mask)
 	}
 	return h
-}
-
-// authHeaderSet is the set of canonical header names a sets itself.
-func authHeaderSet(a Auth) map[string]bool {
-	set := map[string]bool{}
-	switch a.Kind {
-	case AuthNone:
-	case AuthAPIKey:
-		set[http.CanonicalHeaderKey(keyHeader(a))] = true
-	default:
-		set["Authorization"] = true
-	}
-	if a.Kind != AuthNone {
-		for _, k := range a.secretHeaders() {
-			set[http.CanonicalHeaderKey(k)] = true
-		}
-	}
-	return set
 }
 
 // headerVar is the placeholder CurlCommand writes for a header with a
@@ -222,11 +204,13 @@ func closeBody(req *http.Request) {
 // (CurlPasswordVar and the others) to set before running it, never as
 // values; a password in the URL moves to --user; a hand-set header that
 // carries a secret (as Preview masks it) becomes $BUTTONHOOK_AUTHORIZATION,
-// $BUTTONHOOK_X_API_KEY and so on (after its scheme word, if any). Bodies are passed with
-// --data-raw, so a body starting with "@" is not read as a file name. A multipart body becomes
-// --form-string fields and -F file uploads. The deadline, redirect policy
-// and an insecure TLS setting carry over; a pinned certificate does not
-// (curl pins public keys, not certificates). A zero tags.Time means now.
+// $BUTTONHOOK_X_API_KEY and so on (after its scheme word, if any); one that
+// the auth sets too is left to the auth's option. Bodies are passed with
+// --data-raw, so a body starting with "@" is not read as a file name. A
+// multipart body becomes --form-string fields and -F file uploads. The
+// deadline, redirect policy and an insecure TLS setting carry over; a pinned
+// certificate does not (curl pins public keys, not certificates). A zero
+// tags.Time means now.
 func CurlCommand(t Target, tags Tags) (string, error) {
 	t, req, err := buildToShow(t, tags)
 	if err != nil {
@@ -251,7 +235,7 @@ func CurlCommand(t Target, tags Tags) (string, error) {
 	}
 	c.add(shellQuote(u.String()))
 
-	own, byAuth := t.Auth.secretHeaders(), authHeaderSet(t.Auth)
+	own := t.Auth.secretHeaders() // canonical, as req.Header's keys
 	isMultipart := t.Body.Kind == BodyMultipart && t.Preset.Kind == PresetNone
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
 		for k := range req.Header {
@@ -265,7 +249,7 @@ func CurlCommand(t Target, tags Tags) (string, error) {
 		}
 		for _, v := range req.Header[k] {
 			switch {
-			case byAuth[k]:
+			case slices.Contains(own, k):
 				// The auth's own option below sends it.
 			case carriesSecret(k, own):
 				prefix := k + ": "

@@ -364,3 +364,28 @@ func TestCurlCommandNUL(t *testing.T) {
 		t.Errorf("err = %v, want one about the NUL byte", err)
 	}
 }
+
+// A hand-set header that the target's auth sets too is sent with the auth's
+// value (the auth overrides it), so the curl command sends it once, by the
+// auth's own option.
+func TestCurlCommandAuthHeaderOnce(t *testing.T) {
+	tests := []struct {
+		auth   actions.Auth
+		header string
+		want   string
+	}{
+		{actions.Auth{Kind: actions.AuthBearer, Token: "env:T"}, "Authorization", `"$` + actions.CurlTokenVar + `"`},
+		{actions.Auth{Kind: actions.AuthAPIKey, Header: "X-Door", Key: "env:K"}, "X-Door", `"$` + actions.CurlAPIKeyVar + `"`},
+	}
+	for _, tt := range tests {
+		tg := actions.Target{Name: "a", Method: "GET", URL: "https://example.com/", Auth: tt.auth,
+			Headers: []actions.KV{{Key: tt.header, Value: "Bearer by-hand"}}}
+		cmd, err := actions.CurlCommand(tg, actions.Tags{EID: "e1", Time: pressTime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(cmd, tt.header+":"); got != 1 || !strings.Contains(cmd, tt.want) || strings.Contains(cmd, "by-hand") {
+			t.Errorf("auth %s: %q appears %d times, want once, by %s:\n%s", tt.auth.Kind, tt.header, got, tt.want, cmd)
+		}
+	}
+}

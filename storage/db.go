@@ -97,9 +97,10 @@ type DB struct {
 	sync func() error
 
 	// lastWrite is when the last write committed (Unix nanoseconds);
-	// trimLoop runs until trimStop is closed and then closes trimDone.
-	lastWrite          atomic.Int64
-	trimStop, trimDone chan struct{}
+	// trimLoop runs until trimStop is closed and then closes trimDone. A
+	// write sends on trimKick (capacity 1) to wake an idle trimLoop.
+	lastWrite                    atomic.Int64
+	trimStop, trimDone, trimKick chan struct{}
 }
 
 // Open opens the data directory dir, creating it (mode 0700) if it is missing,
@@ -129,7 +130,8 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: dir, badger: bdb, log: logger, sync: bdb.Sync, scanLimit: ScanLimit}
+	db := &DB{dir: dir, badger: bdb, log: logger, sync: bdb.Sync, scanLimit: ScanLimit,
+		trimKick: make(chan struct{}, 1)}
 	if err := db.checkSchema(); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open data directory %s: %w", dir, err)
@@ -282,6 +284,14 @@ func (db *DB) Close() error {
 // update runs fn in a read-write transaction. If durable, it returns only once
 // the transaction is on disk.
 func (db *DB) update(durable bool, fn func(txn *badger.Txn) error) error {
+	_, err := db.commit(durable, fn)
+	return err
+}
+
+// commit is update that also reports whether the transaction committed, so
+// that an error with committed set is the sync's. Every write goes through
+// it.
+func (db *DB) commit(durable bool, fn func(txn *badger.Txn) error) (committed bool, err error) {
 	if durable {
 		db.writeMu.Lock()
 		defer db.writeMu.Unlock()
@@ -290,15 +300,15 @@ func (db *DB) update(durable bool, fn func(txn *badger.Txn) error) error {
 		defer db.writeMu.RUnlock()
 	}
 	if err := db.badger.Update(fn); err != nil {
-		return err
+		return false, err
 	}
 	db.wrote()
 	if durable {
 		if err := db.sync(); err != nil {
-			return fmt.Errorf("sync: %w", err)
+			return true, fmt.Errorf("sync: %w", err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // write is update for the public methods: it fails with ErrClosed after Close.

@@ -175,14 +175,5 @@ func (db *DB) commitRound(round []*writeReq) {
 func (db *DB) commitSynced(round []*writeReq) (committed bool, err error) {
 	db.attemptMu.Lock()
 	defer db.attemptMu.Unlock()
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
-	if err := db.badger.Update(func(txn *badger.Txn) error { return applyAll(txn, round) }); err != nil {
-		return false, err
-	}
-	db.wrote()
-	if err := db.sync(); err != nil {
-		return true, fmt.Errorf("sync: %w", err)
-	}
-	return true, nil
+	return db.commit(true, func(txn *badger.Txn) error { return applyAll(txn, round) })
 }

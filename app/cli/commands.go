@@ -66,6 +66,12 @@ func cmdSim(args []string, env Env) error {
 	fmt.Fprintf(env.Stderr, "Simulated button %s on %s. Start Buttonhook with --serial %s, or add the port in its window.\n"+
 		"Commands: press N, down N, up N, unplug, quit. Host commands are printed as they arrive.\n", b.Hello().Serial, b.Path(), b.Path())
 
+	return runCommands(env, b.Do)
+}
+
+// runCommands runs each non-blank line of stdin with do, printing its
+// errors, until EOF, do says quit, or SIGINT or SIGTERM.
+func runCommands(env Env, do func(line string) (quit bool, err error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	lines := make(chan string)
@@ -87,7 +93,7 @@ func cmdSim(args []string, env Env) error {
 			if strings.TrimSpace(l) == "" {
 				continue
 			}
-			quit, err := b.Do(l)
+			quit, err := do(l)
 			if err != nil {
 				fmt.Fprintf(env.Stderr, "error: %v\n", err)
 			}
@@ -216,9 +222,7 @@ func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
 			return err
 		}
 		if sub == "export" {
-			enc := json.NewEncoder(env.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(cfg)
+			return printJSON(env.Stdout, cfg)
 		}
 		return listTargets(env.Stdout, cfg)
 	default:
@@ -289,6 +293,13 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func orDash(s string) string {

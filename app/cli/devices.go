@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,9 +96,7 @@ func cmdDevices(g Globals, logger *slog.Logger, args []string, env Env) error {
 		fmt.Fprintf(env.Stderr, "cannot list USB devices: %v\n", uerr)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(devicesReport{nonNil(ds), nonNil(pairs), nonNil(ports), nonNil(found)})
+		return printJSON(env.Stdout, devicesReport{nonNil(ds), nonNil(pairs), nonNil(ports), nonNil(found)})
 	}
 	return printDevices(env.Stdout, ds, pairs, ports, found)
 }

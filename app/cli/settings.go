@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -111,9 +110,7 @@ func settingsOf(cfg engine.Config) engine.Settings {
 
 func printSettings(w io.Writer, s engine.Settings, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return printJSON(w, s)
 	}
 	days := fmt.Sprintf("keep the attempts of the last %d days", s.Log.KeepDays)
 	if s.Log.KeepDays == 0 {

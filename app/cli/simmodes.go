@@ -1,14 +1,10 @@
 package cli
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/buttonhook/buttonhook/device/serial"
@@ -89,7 +85,7 @@ func cmdSimDevice(mode string, n int, env Env) error {
 	var b simBoard
 	var cfg simDevices
 	done := make(chan struct{})
-	var printed chan struct{} // closed when the printing goroutine ends
+	printed := make(chan struct{}) // closed when the printing goroutine ends
 	switch mode {
 	case "firmata":
 		fb, err := sim.NewFirmata(sim.FirmataOptions{})
@@ -97,7 +93,6 @@ func cmdSimDevice(mode string, n int, env Env) error {
 			return fmt.Errorf("start simulator: %w", err)
 		}
 		b, cfg = firmataSim{fb}, firmataConfig(fb.Path(), n)
-		printed = make(chan struct{})
 		go func() { // ends when the board is closed or done is closed
 			defer close(printed)
 			for {
@@ -119,7 +114,6 @@ func cmdSimDevice(mode string, n int, env Env) error {
 			return fmt.Errorf("start simulator: %w", err)
 		}
 		b, cfg = linesSim{lb}, linesConfig(lb.Path(), n)
-		printed = make(chan struct{})
 		go func() { // ends when the board is closed (Lines is closed)
 			defer close(printed)
 			for l := range lb.Lines() {
@@ -138,33 +132,7 @@ func cmdSimDevice(mode string, n int, env Env) error {
 		"Its ID is %s:%s. Commands: press N, down N, up N, unplug, quit. What the host sends is printed as it arrives.\n",
 		what, n, b.Path(), snippet, mode, b.Path())
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	lines := make(chan string)
-	go func() { // ends at EOF on stdin; the process exits soon after
-		defer close(lines)
-		sc := bufio.NewScanner(env.Stdin)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case l, ok := <-lines:
-			if !ok {
-				return nil
-			}
-			quit, err := simCommand(b, n, l)
-			if err != nil {
-				fmt.Fprintf(env.Stderr, "error: %v\n", err)
-			}
-			if quit {
-				return nil
-			}
-		}
-	}
+	return runCommands(env, func(l string) (bool, error) { return simCommand(b, n, l) })
 }
 
 // simCommand runs one command line on b: press, down or up with a button

@@ -97,19 +97,8 @@ func (g *gate) setOff(reason error) {
 	g.off = reason
 	g.mu.Unlock()
 	if reason != nil {
-		g.closeWhere(func(string) bool { return true }, reason)
+		g.closeEach(func(string) error { return reason })
 	}
-}
-
-// closeWhere closes the open devices whose key reason returns an error
-// for; their Run returns that error.
-func (g *gate) closeWhere(pick func(key string) bool, reason error) {
-	g.closeEach(func(key string) error {
-		if pick(key) {
-			return reason
-		}
-		return nil
-	})
 }
 
 // closeEach closes the open devices for whose key why returns an error;

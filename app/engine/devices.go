@@ -179,13 +179,14 @@ func mergeDevices(cur Devices, in *Devices, legacy []string, replace bool) (Devi
 		in = &Devices{}
 	}
 	ports := map[string]portUse{}
-	// use records a port of the file; it reports false (and a problem) when
-	// the file already has the port under another protocol, or twice
-	// under one that takes a port once.
+	// use records a port of the file and drops what was configured at it;
+	// it reports false (and a problem) when the file already has the port
+	// under another protocol, or twice under one that takes a port once.
 	use := func(port, proto, path string) bool {
 		u, dup := ports[port]
 		if !dup {
 			ports[port] = portUse{proto, path}
+			out.dropPort(port)
 			return true
 		}
 		if u.proto != proto {
@@ -201,7 +202,6 @@ func mergeDevices(cur Devices, in *Devices, legacy []string, replace bool) (Devi
 			return
 		}
 		if use(p, protoBH1, path) {
-			out.dropPort(p)
 			out.BH1 = append(out.BH1, p)
 		}
 	}
@@ -218,7 +218,6 @@ func mergeDevices(cur Devices, in *Devices, legacy []string, replace bool) (Devi
 			continue
 		}
 		if use(f.Port, protoFirmata, path+".port") {
-			out.dropPort(f.Port)
 			out.Firmata = append(out.Firmata, f)
 		}
 	}
@@ -229,7 +228,6 @@ func mergeDevices(cur Devices, in *Devices, legacy []string, replace bool) (Devi
 			continue
 		}
 		if use(l.Port, protoLines, path+".port") {
-			out.dropPort(l.Port)
 			out.Lines = append(out.Lines, l)
 		}
 	}
@@ -263,11 +261,7 @@ func mergeDevices(cur Devices, in *Devices, legacy []string, replace bool) (Devi
 		}
 		ms := *d.MS
 		d.MS = &ms
-		if j := slices.IndexFunc(out.Debounce, func(o Debounce) bool { return o.Device == d.Device && o.Button == d.Button }); j >= 0 {
-			out.Debounce[j] = d
-		} else {
-			out.Debounce = append(out.Debounce, d)
-		}
+		out.Debounce = upsert(out.Debounce, d, func(o Debounce) bool { return o.Device == d.Device && o.Button == d.Button })
 	}
 	seenPair := map[Pair]string{}
 	for i, p := range in.Pairs {
@@ -298,13 +292,19 @@ func mergeDevices(cur Devices, in *Devices, legacy []string, replace bool) (Devi
 		if p.LightButton == 0 {
 			p.LightButton = 1
 		}
-		if j := slices.IndexFunc(out.Pairs, func(o Pair) bool { return o.ButtonDevice == p.ButtonDevice && o.Button == p.Button }); j >= 0 {
-			out.Pairs[j] = p
-		} else {
-			out.Pairs = append(out.Pairs, p)
-		}
+		out.Pairs = upsert(out.Pairs, p, func(o Pair) bool { return o.ButtonDevice == p.ButtonDevice && o.Button == p.Button })
 	}
 	return out, errs
+}
+
+// upsert replaces the first element of s that same reports true for with v,
+// or appends v.
+func upsert[T any](s []T, v T, same func(T) bool) []T {
+	if i := slices.IndexFunc(s, same); i >= 0 {
+		s[i] = v
+		return s
+	}
+	return append(s, v)
 }
 
 // dropPort removes port from every protocol's list.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -596,5 +597,57 @@ func TestDevicesListsConfiguredPortsAndProbes(t *testing.T) {
 		if d.Path != p || d.Connected || d.Protocol != "BH1" || !strings.Contains(d.Error, "not found") {
 			t.Errorf("missing port %d = %+v, want %s, BH1, not found", i, d, p)
 		}
+	}
+}
+
+// TestFirmataDebounceApplies checks that an attached Firmata board's
+// debounce_ms becomes its device's debounce window, and that a
+// devices.debounce setting for the device wins over it. The contact
+// bounces for 45 ms on release: the 25 ms default window takes the bounce
+// for a second press, a 60 ms window does not.
+func TestFirmataDebounceApplies(t *testing.T) {
+	const port, id = "/dev/firmata-test", "firmata:/dev/firmata-test"
+	tests := []struct {
+		name       string
+		debounceMS int
+		override   []Debounce
+		want       int // presses
+	}{
+		{"no debounce_ms: the default window", 0, nil, 2},
+		{"debounce_ms 60", 60, nil, 1},
+		{"devices.debounce wins", 60, []Debounce{{Device: id, MS: ptr(10)}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newStoreEngine(t, Options{})
+			board := firmataBoard(port, 2)
+			board.DebounceMS = tt.debounceMS
+			if err := e.SetDeviceConfig(Devices{Firmata: []serial.FirmataOptions{board}, Debounce: tt.override}); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Test(t, func(t *testing.T) {
+				presses := 0
+				g := device.NewGestureDetector(device.DefaultGestureTiming,
+					func(_ string, _ int, g device.Gesture) bool { return g == device.Press },
+					func(string, int, device.Gesture, time.Time) { presses++ })
+				defer g.Stop()
+				e.setGestures(g)
+				defer e.setGestures(nil)
+				e.attached(device.Info{ID: id, Driver: serial.FirmataDriverName, Path: port, Buttons: 1})
+				start := time.Now()
+				for _, s := range []struct {
+					ms   int
+					down bool
+				}{{0, true}, {100, false}, {145, true}, {150, false}} {
+					time.Sleep(time.Until(start.Add(time.Duration(s.ms) * time.Millisecond)))
+					g.Edge(id, device.Edge{Button: 1, Down: s.down, Time: time.Now()})
+				}
+				time.Sleep(time.Second)
+				synctest.Wait()
+				if presses != tt.want {
+					t.Errorf("presses = %d, want %d", presses, tt.want)
+				}
+			})
+		})
 	}
 }

@@ -83,7 +83,7 @@ func (e *Engine) bh1Ports(d Devices) []string {
 
 // applyDevices gives the drivers the devices section now, closes the open
 // devices it no longer has or whose settings changed, switches USB, sets
-// the debounce windows and asks the Manager to scan.
+// the debounce windows and paired lights, and asks the Manager to scan.
 func (e *Engine) applyDevices(old, now Devices) {
 	paths := e.bh1Ports(now)
 	for _, s := range e.drv.bh1 {
@@ -124,7 +124,7 @@ func (e *Engine) applyDevices(old, now Devices) {
 			g.setOff(errUSBOff)
 		}
 	}
-	e.applyDebounce(now.Debounce)
+	e.applyButtonSettings(now)
 	e.manager.Rescan()
 }
 
@@ -146,52 +146,86 @@ func portSettings(d Devices, bh1 []string) map[string]string {
 	return m
 }
 
-// applyDebounce sets the debounce windows on the running gesture detector
-// and removes those no longer configured.
-func (e *Engine) applyDebounce(ds []Debounce) {
+// applyButtonSettings sets what the devices section says of buttons: the
+// debounce windows, and the paired lights (indexed here, once, for the
+// press path).
+func (e *Engine) applyButtonSettings(d Devices) {
+	lights := map[buttonKey][]Pair{}
+	for _, p := range d.Pairs {
+		k := buttonKey{p.ButtonDevice, p.Button}
+		lights[k] = append(lights[k], p)
+	}
 	e.devMu.Lock()
 	defer e.devMu.Unlock()
-	e.debounce = slices.Clone(ds)
+	e.debounce, e.lights = slices.Clone(d.Debounce), lights
+	e.syncDebounce()
+}
+
+// attached records an attached device's name and, for a Firmata board, the
+// debounce window of its port's settings (debounce_ms), which the gesture
+// detector applies as the device's window unless devices.debounce sets one.
+func (e *Engine) attached(info device.Info) {
+	var board time.Duration
+	if info.Driver == serial.FirmataDriverName {
+		e.cfg.Lock()
+		if i := slices.IndexFunc(e.config.devices.Firmata, func(f serial.FirmataOptions) bool { return f.Port == info.Path }); i >= 0 {
+			board = time.Duration(e.config.devices.Firmata[i].DebounceMS) * time.Millisecond
+		}
+		e.cfg.Unlock()
+	}
+	e.devMu.Lock()
+	defer e.devMu.Unlock()
+	e.names[info.ID] = info.Name()
+	if board > 0 {
+		e.boards[info.ID] = board
+	} else {
+		delete(e.boards, info.ID)
+	}
+	e.syncDebounce()
+}
+
+// syncDebounce sets the debounce windows on the running gesture detector
+// and removes those no longer wanted: each Firmata board's window as its
+// device's, overridden by devices.debounce. e.devMu is held.
+func (e *Engine) syncDebounce() {
 	if e.gestures == nil {
 		return
 	}
-	for _, old := range e.debounced {
-		if !slices.ContainsFunc(ds, func(d Debounce) bool { return d.Device == old.Device && d.Button == old.Button }) {
-			e.gestures.SetDebounce(old.Device, old.Button, 0)
-		}
+	want := map[buttonKey]time.Duration{}
+	for id, w := range e.boards {
+		want[buttonKey{id, 0}] = w
 	}
-	for _, d := range ds {
+	for _, d := range e.debounce {
 		w := time.Duration(*d.MS) * time.Millisecond
 		if w == 0 {
 			w = -1 // off
 		}
-		e.gestures.SetDebounce(d.Device, d.Button, w)
+		want[buttonKey{d.Device, d.Button}] = w
 	}
-	e.debounced = slices.Clone(ds)
+	for k := range e.debounced {
+		if _, ok := want[k]; !ok {
+			e.gestures.SetDebounce(k.device, k.button, 0)
+		}
+	}
+	for k, w := range want {
+		e.gestures.SetDebounce(k.device, k.button, w)
+	}
+	e.debounced = want
 }
 
-// setGestures tells applyDebounce which detector runs (nil: none).
+// setGestures tells syncDebounce which detector runs (nil: none).
 func (e *Engine) setGestures(g *device.GestureDetector) {
 	e.devMu.Lock()
+	defer e.devMu.Unlock()
 	e.gestures, e.debounced = g, nil
-	ds := e.debounce
-	e.devMu.Unlock()
-	if g != nil {
-		e.applyDebounce(ds)
-	}
+	e.syncDebounce()
 }
 
 // lightsFor returns the lights paired with a button.
 func (e *Engine) lightsFor(deviceID string, button int) []Pair {
-	e.cfg.Lock()
-	defer e.cfg.Unlock()
-	var out []Pair
-	for _, p := range e.config.devices.Pairs {
-		if p.ButtonDevice == deviceID && p.Button == button {
-			out = append(out, p)
-		}
-	}
-	return out
+	e.devMu.Lock()
+	defer e.devMu.Unlock()
+	return e.lights[buttonKey{deviceID, button}]
 }
 
 // Devices lists the devices seen since Run started (connected first), and

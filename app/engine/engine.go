@@ -99,9 +99,11 @@ type Engine struct {
 
 	devMu     sync.Mutex // guards the fields below
 	names     map[string]string
-	gestures  *device.GestureDetector // while Run runs
-	debounce  []Debounce              // configured
-	debounced []Debounce              // set on gestures
+	gestures  *device.GestureDetector     // while Run runs
+	debounce  []Debounce                  // configured
+	boards    map[string]time.Duration    // debounce_ms of attached Firmata boards, by device ID
+	debounced map[buttonKey]time.Duration // set on gestures
+	lights    map[buttonKey][]Pair        // paired lights, by button
 
 	bus bus
 
@@ -142,7 +144,7 @@ func New(o Options) (*Engine, error) {
 		log: o.Logger, store: o.Store, sender: o.Sender, drv: drv, extra: o.ExtraPorts,
 		manager: device.NewManager(o.Logger, o.ScanInterval, drv.managed()...),
 		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
-		config: cfg, names: map[string]string{}, callbacks: actions.NewCallbacks(),
+		config: cfg, names: map[string]string{}, boards: map[string]time.Duration{}, callbacks: actions.NewCallbacks(),
 		secretStore: o.SecretStore, retentionChanged: make(chan struct{}, 1),
 	}
 	e.SetCallbackBase(o.CallbackBase)
@@ -255,9 +257,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case device.EdgeEvent:
 			gestures.Edge(ev.Device.ID, ev.Edge)
 		case device.Attached:
-			e.devMu.Lock()
-			e.names[ev.Device.ID] = ev.Device.Name()
-			e.devMu.Unlock()
+			e.attached(ev.Device)
 			e.bus.publish(Event{Kind: DevicesChanged})
 		case device.Detached:
 			gestures.Forget(ev.Device.ID)

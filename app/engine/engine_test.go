@@ -383,49 +383,6 @@ func TestStopLogsPressWaitingForDoubleWindow(t *testing.T) {
 	}
 }
 
-func TestUnplugMidRequestStillLogs(t *testing.T) {
-	url, arrived, release := blockingServer(t)
-	r := newRig(t, Options{})
-	importTarget(t, r.e, url, device.Press)
-	r.e.AddSerialPort(r.btn.Path())
-	r.start(t)
-	events, unsub := r.e.Subscribe(64)
-	defer unsub()
-
-	r.btn.Press(1)
-	<-arrived
-	if err := r.btn.Unplug(); err != nil {
-		t.Fatal(err)
-	}
-	for connected := true; connected; {
-		select {
-		case <-events:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the unplug was not noticed")
-		}
-		connected = false
-		for _, d := range r.e.Devices() {
-			connected = connected || d.Connected
-		}
-	}
-	release <- struct{}{}
-	for {
-		as, _ := r.db.Attempts(storage.Query{})
-		if len(as) == 1 && as[0].Status == storage.StatusOK {
-			break
-		}
-		select {
-		case <-events:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("attempt after unplug = %+v, want OK", as)
-		}
-	}
-	ds := r.e.Devices()
-	if len(ds) != 1 || ds[0].Connected || ds[0].Error == "" {
-		t.Errorf("devices after unplug = %+v, want one, not connected, with the reason", ds)
-	}
-}
-
 func TestFireAndRetriesAreLogged(t *testing.T) {
 	var n atomic.Int32
 	bodies := make(chan string, 8)

@@ -13,23 +13,8 @@ import (
 	"github.com/buttonhook/buttonhook/storage"
 )
 
-func openEngine(t *testing.T, o Options) (*Engine, *storage.DB) {
-	t.Helper()
-	db, err := storage.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	o.Store = db
-	e, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, db
-}
-
 func TestSettingsDefaultSaveReloadAndExport(t *testing.T) {
-	e, db := openEngine(t, Options{})
+	e, db := newStoreEngine(t, Options{})
 	if got, want := e.Settings(), DefaultSettings(); got != want || want.Log.KeepDays != 90 || want.Log.MaxAttempts != 0 {
 		t.Fatalf("settings of a new directory = %+v, want %+v (90 days, any number)", got, want)
 	}
@@ -65,7 +50,7 @@ func TestSettingsDefaultSaveReloadAndExport(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
-	other, _ := openEngine(t, Options{})
+	other, _ := newStoreEngine(t, Options{})
 	if err := other.Import(back); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +63,7 @@ func TestSettingsDefaultSaveReloadAndExport(t *testing.T) {
 }
 
 func TestSettingsMergeOnImport(t *testing.T) {
-	e, _ := openEngine(t, Options{})
+	e, _ := newStoreEngine(t, Options{})
 	if err := e.SetSettings(Settings{Log: LogSettings{KeepDays: 30, MaxAttempts: 500}}); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +94,7 @@ func TestSettingsMergeOnImport(t *testing.T) {
 }
 
 func TestSettingsRefused(t *testing.T) {
-	e, _ := openEngine(t, Options{})
+	e, _ := newStoreEngine(t, Options{})
 	before := e.Settings()
 	tests := []struct {
 		name string
@@ -192,7 +177,7 @@ func waitForLog(t *testing.T, db *storage.DB, what string, want ...string) {
 // Badger directory: the stored setting applies at Run, and a lowered one
 // applies at once, with no restart.
 func TestRetentionFollowsTheSettingsWhileRunning(t *testing.T) {
-	e, db := openEngine(t, Options{})
+	e, db := newStoreEngine(t, Options{})
 	const day = 24 * time.Hour
 	ids := putAged(t, db, 200*day, 100*day, 40*day, 10*day, time.Hour)
 	if err := e.SetSettings(Settings{Log: LogSettings{KeepDays: 60}}); err != nil {

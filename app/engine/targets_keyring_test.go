@@ -34,7 +34,7 @@ func TestEditDeletesTheOldSecretInARealKeyring(t *testing.T) {
 			t.Fatalf("set %s in the keyring: %v", n, err)
 		}
 	}
-	e, _ := openEngine(t, Options{SecretStore: k})
+	e, _ := newStoreEngine(t, Options{SecretStore: k})
 	if err := e.Import(Config{Targets: []actions.Target{{Name: "Door", Enabled: true, Method: "GET", URL: "http://127.0.0.1/door",
 		Auth: actions.Auth{Kind: actions.AuthBearer, Token: actions.SecretRef("keyring:" + oldName)}}}}); err != nil {
 		t.Fatal(err)

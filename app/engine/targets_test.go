@@ -166,7 +166,7 @@ func (n *notFoundSecrets) Delete(name string) error {
 
 func TestEditsDeleteSecretsNoTargetUses(t *testing.T) {
 	store := &notFoundSecrets{held: map[string]bool{"door-token": true, "door-token-2": true, "shared-whsec": true, "door-token-3": true}}
-	e, _ := openEngine(t, Options{SecretStore: store})
+	e, _ := newStoreEngine(t, Options{SecretStore: store})
 	if err := e.Import(Config{Targets: []actions.Target{
 		{Name: "Door", Enabled: true, Method: "GET", URL: "http://127.0.0.1/door",
 			Auth:    actions.Auth{Kind: actions.AuthBearer, Token: "keyring:door-token"},

@@ -100,21 +100,32 @@ func waitAttempt(t *testing.T, r *rig, events <-chan Event) storage.Attempt {
 	}
 }
 
-func TestUnplugMidRequestDropsLEDQuietly(t *testing.T) {
-	url, arrived, release := blockingServer(t)
-	logs := &warnings{}
-	r, link := linkRig(t, Options{Logger: slog.New(logs)})
+// unplugMidRequest binds a target at url to button 1 of the board at port,
+// starts r, presses the button and unplugs the board once the request has
+// arrived (while it is in flight). It returns the engine's events.
+func unplugMidRequest(t *testing.T, r *rig, port, url string, arrived <-chan struct{}) <-chan Event {
+	t.Helper()
 	importTarget(t, r.e, url, device.Press)
-	r.e.AddSerialPort(link)
+	r.e.AddSerialPort(port)
 	r.start(t)
 	events, unsub := r.e.Subscribe(64)
-	defer unsub()
-
+	t.Cleanup(unsub)
 	r.btn.Press(1)
 	<-arrived
 	if err := r.btn.Unplug(); err != nil {
 		t.Fatal(err)
 	}
+	return events
+}
+
+// TestUnplugMidRequestDropsLEDQuietly unplugs a board while its request is
+// in flight: the request completes and is logged, the board shows why it is
+// not connected, and the result's LED command is dropped without a warning.
+func TestUnplugMidRequestDropsLEDQuietly(t *testing.T) {
+	url, arrived, release := blockingServer(t)
+	logs := &warnings{}
+	r, link := linkRig(t, Options{Logger: slog.New(logs)})
+	events := unplugMidRequest(t, r, link, url, arrived)
 	d := waitDevice(t, r.e, events, false)
 	if !strings.Contains(d.Error, "gone") {
 		t.Errorf("unplugged device's reason = %q, want it to say the device is gone", d.Error)
@@ -137,17 +148,7 @@ func TestUnplugMidRequestDropsLEDQuietly(t *testing.T) {
 func TestReplugMidRequestShowsResult(t *testing.T) {
 	url, arrived, release := blockingServer(t)
 	r, link := linkRig(t, Options{})
-	importTarget(t, r.e, url, device.Press)
-	r.e.AddSerialPort(link)
-	r.start(t)
-	events, unsub := r.e.Subscribe(64)
-	defer unsub()
-
-	r.btn.Press(1)
-	<-arrived
-	if err := r.btn.Unplug(); err != nil {
-		t.Fatal(err)
-	}
+	events := unplugMidRequest(t, r, link, url, arrived)
 	waitDevice(t, r.e, events, false)
 
 	// Plugged in again while the request is still in flight: a new

@@ -11,14 +11,17 @@ import (
 	"github.com/buttonhook/buttonhook/storage"
 )
 
-// logColumns are the attempt table's columns; those with a sort order sort
-// the log when their header is tapped.
-var logColumns = []struct {
+// logColumn is a column of the attempt table; one with a sort order sorts
+// the log when its header is tapped.
+type logColumn struct {
 	title string
 	width float32
 	sort  storage.Sort
 	cell  func(a storage.Attempt) string
-}{
+}
+
+// logColumns are the attempt table's columns.
+var logColumns = []logColumn{
 	{"Status", 90, storage.SortStatus, func(a storage.Attempt) string { return string(a.Status) }},
 	{"Code", 70, storage.SortCode, func(a storage.Attempt) string {
 		if a.Code == 0 {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -41,22 +40,14 @@ type logFixture struct {
 
 func newLogFixture(t *testing.T) *logFixture {
 	t.Helper()
-	a := test.NewTempApp(t)
-	db, err := storage.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e, err := engine.New(engine.Options{Store: db, Drivers: []device.Driver{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, e, db := openWindow(t, engine.Options{Drivers: []device.Driver{}})
 	for _, name := range []string{"Door", "Gate"} {
 		if err := e.SaveTarget(actions.Target{Name: name, Enabled: true, Method: "POST", URL: "http://127.0.0.1/" + strings.ToLower(name)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f := &logFixture{e: e, db: db}
+	w.readState() // the targets, as the window reads them at start
+	f := &logFixture{w: w, e: e, db: db}
 	for _, tg := range e.Config().Targets {
 		switch tg.Name {
 		case "Door":
@@ -65,9 +56,6 @@ func newLogFixture(t *testing.T) *logFixture {
 			f.gate = tg.ID
 		}
 	}
-	f.w = New(a, e)
-	*f.w.sched = inlineScheduler()
-	t.Cleanup(f.w.Close)
 	return f
 }
 
@@ -134,14 +122,7 @@ func summary(rows []storage.Attempt) string {
 // header returns the header button of column title, as the table shows it.
 func header(t *testing.T, v *logView, title string) *widget.Button {
 	t.Helper()
-	col := slices.IndexFunc(logColumns, func(c struct {
-		title string
-		width float32
-		sort  storage.Sort
-		cell  func(a storage.Attempt) string
-	}) bool {
-		return c.title == title
-	})
+	col := slices.IndexFunc(logColumns, func(c logColumn) bool { return c.title == title })
 	o := v.table.CreateHeader()
 	v.table.UpdateHeader(widget.TableCellID{Row: -1, Col: col}, o)
 	return o.(*widget.Button)

@@ -56,9 +56,10 @@ func parseRange(fromText, toText string, loc *time.Location) (timeRange, error) 
 	return r, nil
 }
 
-// parseRangeTime reads one bound of a custom range; an empty s is the
-// zero time.
+// parseRangeTime reads one bound of a custom range, ignoring spaces around
+// it; an empty s is the zero time.
 func parseRangeTime(s string, loc *time.Location) (t time.Time, dateOnly bool, err error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false, nil
 	}
@@ -124,7 +125,7 @@ func newRangeDialog(r *timeRange, win fyne.Window, applied func(timeRange), clos
 		e.ExtendBaseWidget(e)
 		e.ActionItem = calendarButton(e, win) // before anything renders e
 		e.Validator = func(s string) error {
-			_, _, err := parseRangeTime(strings.TrimSpace(s), time.Local)
+			_, _, err := parseRangeTime(s, time.Local)
 			return err
 		}
 		e.OnSubmitted = func(string) { rd.submit(applied) }
@@ -173,7 +174,7 @@ func calendarButton(e *widget.Entry, win fyne.Window) *widget.Button {
 	b.Importance = widget.LowImportance
 	b.OnTapped = func() {
 		shown := time.Now()
-		if t, _, err := parseRangeTime(strings.TrimSpace(e.Text), time.Local); err == nil && !t.IsZero() {
+		if t, _, err := parseRangeTime(e.Text, time.Local); err == nil && !t.IsZero() {
 			shown = t
 		}
 		var pop *widget.PopUp

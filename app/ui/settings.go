@@ -18,9 +18,6 @@ type settingsEditor struct {
 	keepDays, maxAttempts *widget.Entry
 }
 
-// settingsLabels name the settings' config paths as the dialog does.
-var settingsLabels = strings.NewReplacer("log.keep_days", "keep days", "log.max_attempts", "max attempts")
-
 func (w *Window) settingsEditor(done func()) (*settingsEditor, *editor) {
 	cur := w.eng.Settings().Log
 	se := &settingsEditor{keepDays: widget.NewEntry(), maxAttempts: widget.NewEntry()}
@@ -38,11 +35,9 @@ func (w *Window) settingsEditor(done func()) (*settingsEditor, *editor) {
 		if err != nil {
 			return err
 		}
+		// The fields' checks are the engine's (the same limits), so what
+		// SetSettings refuses is a failure to save.
 		if err := w.eng.SetSettings(s); err != nil {
-			var ie engine.ImportError
-			if errors.As(err, &ie) {
-				return errors.New(settingsLabels.Replace(strings.Join(ie, "\n")))
-			}
 			return err
 		}
 		w.setStatus("Saved the settings: the log " + describeLog(s.Log) + ".")

@@ -30,17 +30,26 @@ func newWindow(t *testing.T) (*Window, *engine.Engine) {
 // src, and deletes those no target uses through it if it can.
 func newWindowWithSecrets(t *testing.T, src actions.SecretSource) (*Window, *engine.Engine) {
 	t.Helper()
+	sd := serial.NewDriver(nil)
+	o := engine.Options{Secrets: src, Ports: sd, Drivers: []device.Driver{sd}, ScanInterval: 20 * time.Millisecond}
+	if d, ok := src.(engine.SecretDeleter); ok { // the engine deletes the secrets no target uses
+		o.SecretStore = d
+	}
+	w, e, _ := openWindow(t, o)
+	return w, e
+}
+
+// openWindow builds the window over an engine made with o and, as its
+// store, a real Badger directory, which it also returns.
+func openWindow(t *testing.T, o engine.Options) (*Window, *engine.Engine, *storage.DB) {
+	t.Helper()
 	a := test.NewTempApp(t)
 	db, err := storage.Open(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	sd := serial.NewDriver(nil)
-	o := engine.Options{Store: db, Secrets: src, Ports: sd, Drivers: []device.Driver{sd}, ScanInterval: 20 * time.Millisecond}
-	if d, ok := src.(engine.SecretDeleter); ok { // the engine deletes the secrets no target uses
-		o.SecretStore = d
-	}
+	o.Store = db
 	e, err := engine.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +61,7 @@ func newWindowWithSecrets(t *testing.T, src actions.SecretSource) (*Window, *eng
 	w := New(a, e)
 	*w.sched = inlineScheduler()
 	t.Cleanup(w.Close)
-	return w, e
+	return w, e, db
 }
 
 // onUI runs f on the test's UI goroutine, this one.

@@ -35,7 +35,8 @@ type FirmataOptions struct {
 	// host's default (device.DefaultGestureTiming.Debounce). StandardFirmata
 	// does not debounce, nor does the driver: it reports every pin change,
 	// and the host's gesture detector debounces, as for every device.
-	// FirmataDevice.Debounce gives this window for its SetDebounce.
+	// The engine gives this window to the gesture detector when the board
+	// attaches, unless a devices.debounce entry names the device.
 	DebounceMS int `json:"debounce_ms,omitempty"`
 }
 

@@ -115,19 +115,6 @@ func colorNames(cs []device.Color) []string {
 	return s
 }
 
-func TestFirmataDebounceWindow(t *testing.T) {
-	for _, tt := range []struct {
-		ms   int
-		want time.Duration
-	}{{0, 0}, {30, 30 * time.Millisecond}} {
-		opts := testFirmata
-		opts.DebounceMS = tt.ms
-		if got := newFirmataDevice(newFakePort(), opts, "", nil).Debounce(); got != tt.want {
-			t.Errorf("Debounce() with debounce_ms %d = %v; want %v", tt.ms, got, tt.want)
-		}
-	}
-}
-
 func TestFirmataIDFromSerialNumber(t *testing.T) {
 	d := newFirmataDevice(newFakePort(), testFirmata, "85734323430351F0A1C2", nil)
 	if got, want := d.Info().ID, "firmata:85734323430351F0A1C2"; got != want {

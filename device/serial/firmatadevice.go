@@ -101,14 +101,6 @@ func (d *FirmataDevice) Stats() FirmataStats {
 		Restarts: d.restarts.Load(), Strings: d.strings.Load()}
 }
 
-// Debounce returns the debounce window configured for the board
-// (FirmataOptions.DebounceMS), 0 for the host's default. The device does
-// not apply it: it is for the gesture detector
-// (device.GestureDetector.SetDebounce with the device's ID and button 0).
-func (d *FirmataDevice) Debounce() time.Duration {
-	return time.Duration(d.opts.DebounceMS) * time.Millisecond
-}
-
 // LED returns the state last set on button's LED, which the host times
 // (flash, pulse) by switching the pins.
 func (d *FirmataDevice) LED(button int) device.LED { return d.leds.get(button) }

@@ -1,9 +1,7 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,9 +49,8 @@ const WriteBuffer = 1024
 // Unplug or Close, which wait for it. All methods are safe for concurrent
 // use.
 type FirmataBoard struct {
-	opts          FirmataOptions
-	path          string
-	master, slave *os.File
+	*terminal
+	opts FirmataOptions
 
 	mu        sync.Mutex // the pin state below, and one message at a time to the host
 	booted    bool
@@ -63,12 +60,8 @@ type FirmataBoard struct {
 	reporting [16]bool
 	reported  [16]int // last port value sent; -1 for none
 
-	writes     chan PinWrite
-	bootTimer  *time.Timer
-	readerDone chan struct{}
-	unplugged  chan struct{}
-	once       sync.Once
-	unplugErr  error
+	writes    chan PinWrite
+	bootTimer *time.Timer
 
 	ignored, malformed, dropped atomic.Uint64
 }
@@ -91,21 +84,17 @@ func NewFirmata(opts FirmataOptions) (*FirmataBoard, error) {
 	if opts.Pins < 1 || opts.Pins > firmata.MaxPin+1 {
 		return nil, fmt.Errorf("sim: %d pins: want 1..%d", opts.Pins, firmata.MaxPin+1)
 	}
-	master, slave, err := openPTY()
+	t, err := openTerminal()
 	if err != nil {
-		return nil, fmt.Errorf("sim: %w", err)
+		return nil, err
 	}
 	b := &FirmataBoard{
-		opts:       opts,
-		path:       slave.Name(),
-		master:     master,
-		slave:      slave,
-		mode:       make([]firmata.PinMode, opts.Pins),
-		out:        make([]bool, opts.Pins),
-		pressed:    make([]bool, opts.Pins),
-		writes:     make(chan PinWrite, WriteBuffer),
-		readerDone: make(chan struct{}),
-		unplugged:  make(chan struct{}),
+		terminal: t,
+		opts:     opts,
+		mode:     make([]firmata.PinMode, opts.Pins),
+		out:      make([]bool, opts.Pins),
+		pressed:  make([]bool, opts.Pins),
+		writes:   make(chan PinWrite, WriteBuffer),
 	}
 	b.reset()
 	if opts.BootDelay > 0 {
@@ -118,9 +107,6 @@ func NewFirmata(opts FirmataOptions) (*FirmataBoard, error) {
 	go b.read()
 	return b, nil
 }
-
-// Path is the pseudo-terminal the host opens, like /dev/pts/7.
-func (b *FirmataBoard) Path() string { return b.path }
 
 // reset puts the pins in StandardFirmata's start state: digital outputs,
 // low, no reporting. Call with mu held or before the board is shared.
@@ -363,44 +349,19 @@ func (b *FirmataBoard) SendRaw(p []byte) error {
 
 // send writes p to the host, failing after a second if the host does not
 // read. Call with mu held.
-func (b *FirmataBoard) send(p []byte) error {
-	select {
-	case <-b.unplugged:
-		return ErrUnplugged
-	default:
-	}
-	if err := b.master.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return fmt.Errorf("sim %s: write: %w", b.path, err)
-	}
-	if _, err := b.master.Write(p); err != nil {
-		select {
-		case <-b.unplugged:
-			return ErrUnplugged
-		default:
-		}
-		return fmt.Errorf("sim %s: write: %w", b.path, err)
-	}
-	return nil
-}
+func (b *FirmataBoard) send(p []byte) error { return b.terminal.write(p) }
 
 // Unplug makes the board vanish: it closes the pseudo-terminal, so that the
 // host's reads and writes fail, and waits for the reader goroutine. It is
 // safe to call twice.
 func (b *FirmataBoard) Unplug() error {
-	b.once.Do(func() {
-		close(b.unplugged)
-		b.mu.Lock()
-		if b.bootTimer != nil {
-			b.bootTimer.Stop()
-		}
-		b.mu.Unlock()
-		err := errors.Join(b.master.Close(), b.slave.Close())
-		if err != nil {
-			b.unplugErr = fmt.Errorf("sim %s: unplug: %w", b.path, err)
-		}
-		<-b.readerDone
-	})
-	return b.unplugErr
+	err := b.unplug()
+	b.mu.Lock()
+	if b.bootTimer != nil {
+		b.bootTimer.Stop() // a boot that still fires can send nothing
+	}
+	b.mu.Unlock()
+	return err
 }
 
 // Close releases the board; it is Unplug, and safe to call twice.

@@ -3,11 +3,7 @@ package sim
 import (
 	"bufio"
 	"bytes"
-	"errors"
-	"fmt"
-	"os"
 	"sync"
-	"time"
 )
 
 // LineBoard is a simulated serial device that prints text lines (any
@@ -17,38 +13,22 @@ import (
 // Unplug or Close, which wait for it. All methods are safe for concurrent
 // use.
 type LineBoard struct {
-	path          string
-	master, slave *os.File
-	wmu           sync.Mutex
-
-	lines      chan string
-	readerDone chan struct{}
-	unplugged  chan struct{}
-	once       sync.Once
-	unplugErr  error
+	*terminal
+	wmu   sync.Mutex
+	lines chan string
 }
 
 // NewLineBoard opens a pseudo-terminal and starts a line device on it.
 // Call Close when done.
 func NewLineBoard() (*LineBoard, error) {
-	master, slave, err := openPTY()
+	t, err := openTerminal()
 	if err != nil {
-		return nil, fmt.Errorf("sim: %w", err)
+		return nil, err
 	}
-	b := &LineBoard{
-		path:       slave.Name(),
-		master:     master,
-		slave:      slave,
-		lines:      make(chan string, CommandBuffer),
-		readerDone: make(chan struct{}),
-		unplugged:  make(chan struct{}),
-	}
+	b := &LineBoard{terminal: t, lines: make(chan string, CommandBuffer)}
 	go b.read()
 	return b, nil
 }
-
-// Path is the pseudo-terminal the host opens.
-func (b *LineBoard) Path() string { return b.path }
 
 // Lines delivers the non-empty lines the host sends, without their endings
 // ("\n", "\r" or "\r\n"). Lines beyond CommandBuffer unread ones are
@@ -87,32 +67,12 @@ func (b *LineBoard) Print(line string) error { return b.SendRaw([]byte(line + "\
 func (b *LineBoard) SendRaw(p []byte) error {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	select {
-	case <-b.unplugged:
-		return ErrUnplugged
-	default:
-	}
-	if err := b.master.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return fmt.Errorf("sim %s: write: %w", b.path, err)
-	}
-	if _, err := b.master.Write(p); err != nil {
-		return fmt.Errorf("sim %s: write: %w", b.path, err)
-	}
-	return nil
+	return b.write(p)
 }
 
 // Unplug closes the pseudo-terminal, so that the host's reads and writes
 // fail, and waits for the reader goroutine. It is safe to call twice.
-func (b *LineBoard) Unplug() error {
-	b.once.Do(func() {
-		close(b.unplugged)
-		if err := errors.Join(b.master.Close(), b.slave.Close()); err != nil {
-			b.unplugErr = fmt.Errorf("sim %s: unplug: %w", b.path, err)
-		}
-		<-b.readerDone
-	})
-	return b.unplugErr
-}
+func (b *LineBoard) Unplug() error { return b.unplug() }
 
 // Close releases the board; it is Unplug, and safe to call twice.
 func (b *LineBoard) Close() error { return b.Unplug() }

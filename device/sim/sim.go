@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,19 +53,13 @@ type Options struct {
 // reads what the host sends and answers HELLO? and PING; it exits on Unplug
 // or Close, which wait for it. All methods are safe for concurrent use.
 type Button struct {
+	*terminal
 	opts      Options
 	hello     serial.Hello
 	helloLine string
-	path      string
 
-	master, slave *os.File
-	wmu           sync.Mutex // one line at a time to the host
-
-	cmds       chan string
-	readerDone chan struct{}
-	unplugged  chan struct{}
-	once       sync.Once
-	unplugErr  error
+	wmu  sync.Mutex // one line at a time to the host
+	cmds chan string
 
 	ledMu sync.Mutex
 	leds  map[int]device.LED
@@ -91,21 +84,17 @@ func New(opts Options) (*Button, error) {
 	if len(line)+1 > serial.MaxLine {
 		return nil, fmt.Errorf("sim: HELLO line %q is longer than %d bytes: shorten model, firmware or serial", line, serial.MaxLine)
 	}
-	master, slave, err := openPTY()
+	t, err := openTerminal()
 	if err != nil {
-		return nil, fmt.Errorf("sim: %w", err)
+		return nil, err
 	}
 	b := &Button{
-		opts:       opts,
-		hello:      h,
-		helloLine:  line,
-		path:       slave.Name(),
-		master:     master,
-		slave:      slave,
-		cmds:       make(chan string, CommandBuffer),
-		readerDone: make(chan struct{}),
-		unplugged:  make(chan struct{}),
-		leds:       make(map[int]device.LED),
+		terminal:  t,
+		opts:      opts,
+		hello:     h,
+		helloLine: line,
+		cmds:      make(chan string, CommandBuffer),
+		leds:      make(map[int]device.LED),
 	}
 	go b.read()
 	return b, nil
@@ -149,9 +138,6 @@ func (o *Options) fill() error {
 	}
 	return nil
 }
-
-// Path is the pseudo-terminal the host opens, like /dev/pts/7.
-func (b *Button) Path() string { return b.path }
 
 // Hello is the identity the board reports in its HELLO line.
 func (b *Button) Hello() serial.Hello {
@@ -238,27 +224,7 @@ func (b *Button) writeLine(line string) error {
 func (b *Button) SendRaw(p []byte) error {
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	select {
-	case <-b.unplugged:
-		return ErrUnplugged
-	default:
-	}
-	if err := b.master.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return b.writeError(err)
-	}
-	if _, err := b.master.Write(p); err != nil {
-		return b.writeError(err)
-	}
-	return nil
-}
-
-func (b *Button) writeError(err error) error {
-	select {
-	case <-b.unplugged:
-		return ErrUnplugged
-	default:
-	}
-	return fmt.Errorf("sim %s: write: %w", b.path, err)
+	return b.write(p)
 }
 
 func (b *Button) checkButton(n int) error {
@@ -308,20 +274,7 @@ func (b *Button) PressFor(n int, d time.Duration) error {
 // host's reads and writes fail as with a real unplug, and waits for the
 // reader goroutine to exit. It is safe to call twice; the pseudo-terminal
 // cannot be plugged in again.
-func (b *Button) Unplug() error {
-	b.once.Do(func() {
-		close(b.unplugged)
-		err := b.master.Close()
-		if serr := b.slave.Close(); err == nil {
-			err = serr
-		}
-		if err != nil {
-			b.unplugErr = fmt.Errorf("sim %s: unplug: %w", b.path, err)
-		}
-		<-b.readerDone
-	})
-	return b.unplugErr
-}
+func (b *Button) Unplug() error { return b.unplug() }
 
 // Close releases the board; it is Unplug, and safe to call twice.
 func (b *Button) Close() error { return b.Unplug() }

@@ -69,7 +69,6 @@ type Device struct {
 	once    sync.Once
 
 	mu      sync.Mutex    // serialises LED writes
-	closed  bool          // under mu
 	stopLED chan struct{} // under mu: closed to end the current LED animation
 	anim    sync.WaitGroup
 }
@@ -237,7 +236,7 @@ func (d *Device) setLED(ctx context.Context, button int, led device.LED) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.isClosed() {
 		return fmt.Errorf("set LED of %s: %w", d.info.Name(), errClosed)
 	}
 	if d.gone.Load() {
@@ -286,10 +285,7 @@ func (d *Device) animate(p ledPlan, stop <-chan struct{}) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		defer cancel()
-		if err := d.send(ctx, ws); err != nil {
-			if errors.Is(err, device.ErrGone) {
-				d.gone.Store(true)
-			}
+		if err := d.send(ctx, ws); err != nil { // send marks a gone device
 			d.logger.Debug("LED animation stopped", "err", err)
 			return false
 		}
@@ -338,7 +334,6 @@ func (d *Device) Close() error {
 	d.once.Do(func() {
 		close(d.done)
 		d.mu.Lock()
-		d.closed = true
 		d.stopAnimation()
 		d.mu.Unlock()
 		d.anim.Wait()

@@ -79,7 +79,7 @@ func (f *fakeTransport) since(i int) []string {
 func newFakeDevice(k kind) (*LEDDevice, *fakeTransport) {
 	f := &fakeTransport{}
 	m, _ := lookup(0x27b8, 0x01ed)
-	return &LEDDevice{newDevice(deviceInfo(m, "1-1", "", ""), k, f, nil)}, f
+	return &LEDDevice{newDevice(deviceInfo(m.Model, "1-1", "", ""), k, f, nil)}, f
 }
 
 // TestFlashEndsAfterDuration checks, on a fake clock, that the driver ends
@@ -163,7 +163,7 @@ func TestRunDelcomOnFakeClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeTransport{}
 		m, _ := lookup(0x0fc5, 0xb080)
-		dev := newDevice(deviceInfo(m, "1-1", "1", ""), kindDelcom, f, nil)
+		dev := newDevice(deviceInfo(m.Model, "1-1", "1", ""), kindDelcom, f, nil)
 		var edges []device.Edge
 		done := make(chan error, 1)
 		go func() { done <- dev.Run(t.Context(), func(e device.Edge) { edges = append(edges, e) }) }()

@@ -110,7 +110,7 @@ func (d *Driver) Open(ctx context.Context, c device.Candidate) (device.Device, e
 	}
 	var dev device.Device
 	err = d.withContext(func(uc *gousb.Context) error {
-		var m Model
+		var m model
 		var name string
 		devs, err := uc.OpenDevices(func(desc *gousb.DeviceDesc) bool {
 			if desc.Bus != bus || desc.Address != address {
@@ -141,20 +141,19 @@ func (d *Driver) Open(ctx context.Context, c device.Candidate) (device.Device, e
 
 // setUp claims an opened gousb device and identifies it. It returns an
 // LEDDevice for a model with LEDs.
-func (d *Driver) setUp(ctx context.Context, gd *gousb.Device, m Model, name string) (device.Device, error) {
+func (d *Driver) setUp(ctx context.Context, gd *gousb.Device, m model, name string) (device.Device, error) {
 	t, err := claim(gd, name)
 	if err != nil {
 		_ = gd.Close()
 		return nil, err
 	}
 	serial, _ := gd.SerialNumber() // optional: "" when it has none
-	k := kindOf(m.VID, m.PID)
-	serial, fw, err := identify(ctx, t, k, serial, gd.Desc.Device.String())
+	serial, fw, err := identify(ctx, t, m.kind, serial, gd.Desc.Device.String())
 	if err != nil {
 		_ = t.close()
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	dev := newDevice(deviceInfo(m, portPath(gd.Desc.Bus, gd.Desc.Path), serial, fw), k, t, d.logger)
+	dev := newDevice(deviceInfo(m.Model, portPath(gd.Desc.Bus, gd.Desc.Path), serial, fw), m.kind, t, d.logger)
 	d.openMu.Lock()
 	d.open[dev] = struct{}{}
 	d.openMu.Unlock()

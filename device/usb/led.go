@@ -7,7 +7,7 @@ import (
 	"github.com/buttonhook/buttonhook/device"
 )
 
-// kind says which protocol a supported model speaks.
+// kind says which protocol a supported model speaks (Model.kind).
 type kind int
 
 const (
@@ -16,21 +16,6 @@ const (
 	kindBlink1
 	kindLuxafor
 )
-
-// kindOf returns the protocol of the model with the given IDs.
-func kindOf(vid, pid uint16) kind {
-	switch {
-	case vid == 0x0fc5 && pid == 0xb080:
-		return kindDelcom
-	case vid == 0x1d34 && pid == 0x000d:
-		return kindDreamCheeky
-	case vid == 0x27b8 && pid == 0x01ed:
-		return kindBlink1
-	case vid == 0x04d8 && pid == 0xf372:
-		return kindLuxafor
-	}
-	return 0
-}
 
 // write is one message to a device: a control transfer, or (when intr is
 // set) a report on its interrupt OUT endpoint.

@@ -37,7 +37,7 @@ func List(ctx context.Context) ([]Found, error) {
 	// returns no Device, so there is nothing to close but the context.
 	_, err = uc.OpenDevices(func(d *gousb.DeviceDesc) bool {
 		if m, ok := lookup(uint16(d.Vendor), uint16(d.Product)); ok {
-			fs = append(fs, found(m, d.Bus, d.Address))
+			fs = append(fs, found(m.Model, d.Bus, d.Address))
 		}
 		return false
 	})

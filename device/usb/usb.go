@@ -73,31 +73,38 @@ func (m Model) ID() string { return fmt.Sprintf("%04x:%04x", m.VID, m.PID) }
 // rgbColors are the named colours an RGB LED shows.
 var rgbColors = []device.Color{device.Red, device.Green, device.Yellow, device.Blue, device.White}
 
-// supported is the table behind Supported and List.
-var supported = [...]Model{
-	{
+// model is a supported model and the protocol it speaks.
+type model struct {
+	Model
+	kind kind
+}
+
+// supported is the table behind Supported, List and the Driver.
+var supported = [...]model{
+	{Model{
 		Name: "Delcom USB HID Visual Indicator", VID: 0x0fc5, PID: 0xb080,
 		Buttons: 1, Colors: []device.Color{device.Green, device.Red, device.Yellow},
-	},
-	{
+	}, kindDelcom},
+	{Model{
 		Name: "Dream Cheeky Big Red Button", VID: 0x1d34, PID: 0x000d,
 		Buttons: 1,
-	},
-	{
+	}, kindDreamCheeky},
+	{Model{
 		Name: "blink(1)", VID: 0x27b8, PID: 0x01ed,
 		Colors: rgbColors, RGB: true,
-	},
-	{
+	}, kindBlink1},
+	{Model{
 		Name: "Luxafor Flag", VID: 0x04d8, PID: 0xf372,
 		Colors: rgbColors, RGB: true,
-	},
+	}, kindLuxafor},
 }
 
 // Supported returns the USB devices Buttonhook supports. The result is a
 // copy: changing it changes nothing else.
 func Supported() []Model {
 	ms := make([]Model, len(supported))
-	for i, m := range supported {
+	for i, s := range supported {
+		m := s.Model
 		m.Colors = slices.Clone(m.Colors)
 		ms[i] = m
 	}
@@ -105,13 +112,13 @@ func Supported() []Model {
 }
 
 // lookup returns the supported model with the given IDs.
-func lookup(vid, pid uint16) (Model, bool) {
+func lookup(vid, pid uint16) (model, bool) {
 	for _, m := range supported {
 		if m.VID == vid && m.PID == pid {
 			return m, true
 		}
 	}
-	return Model{}, false
+	return model{}, false
 }
 
 // Found is a supported device attached to the USB bus.

@@ -86,6 +86,19 @@ static void record(bh_dev *d, int interrupt, const unsigned char *setup, const u
 	g_array_append_val(d->writes, w);
 }
 
+// count_answer counts one answer that reported the button's state, and
+// notes when one first reported it down; d->mu is held.
+static void count_answer(bh_dev *d)
+{
+	if (!d->pressed) {
+		d->answered_up++;
+		return;
+	}
+	if (!d->first_down_ns)
+		d->first_down_ns = now_ns();
+	d->answered_down++;
+}
+
 // answer_status completes pending interrupt reads with the Dream Cheeky's
 // status byte while queries are owed; d->mu is held.
 static void answer_status(bh_dev *d)
@@ -101,12 +114,7 @@ static void answer_status(bh_dev *d)
 		urb->actual_length = n;
 		urb->status = 0;
 		d->status_owed--;
-		if (d->pressed && !d->first_down_ns)
-			d->first_down_ns = now_ns();
-		if (d->pressed)
-			d->answered_down++;
-		else
-			d->answered_up++;
+		count_answer(d);
 		d->done = g_list_append(d->done, u);
 	}
 }
@@ -165,12 +173,7 @@ static int control(bh_dev *d, struct usbdevfs_urb *urb, unsigned char *buf)
 		case 100: // read ports: P0.0 is the switch, low while pressed
 			answer[0] = d->pressed ? 0xfe : 0xff;
 			answer[1] = d->port1;
-			if (d->pressed && !d->first_down_ns)
-				d->first_down_ns = now_ns();
-			if (d->pressed)
-				d->answered_down++;
-			else
-				d->answered_up++;
+			count_answer(d);
 			n = 8;
 			break;
 		case 10: // firmware: serial (little-endian), version, day, month, year
