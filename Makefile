@@ -16,7 +16,7 @@ BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-
 TEST_PKGS  := xvfb xauth x11-utils imagemagick dbus dbus-x11 gnome-keyring umockdev libumockdev-dev socat \
               g++ python3 gcc-avr avr-libc arduino-core-avr
 
-.PHONY: run build headless headless-arm64 package-linux test bench deps-build deps-test vet cross cross-windows clean
+.PHONY: run build headless headless-arm64 package-linux test bench fuzz deps-build deps-test vet cross cross-windows clean
 
 run: deps-build build
 	./$(BIN)
@@ -63,6 +63,18 @@ bench: build
 	go test -run '^$$' -bench . -benchtime 3s -timeout 30m ./device/serial/ ./storage/ | ./.ci/benchtable
 	go test -run '^$$' -bench 'Send|Expand|RenderURL|JSONBody' -benchtime 2s ./actions/ | ./.ci/benchtable
 	go test -run '^$$' -bench . -benchtime 100x -tags umockdev -exec umockdev-wrapper ./device/usb/ | ./.ci/benchtable
+	go test -run '^$$' -bench 'LocalServerLoad' -benchtime 1x ./app/server/ | ./.ci/benchtable
+	go test -run '^$$' -bench 'PressToRequestUnderLoad' -benchtime 1000x ./app/server/ | ./.ci/benchtable
+
+# Fuzz each fuzz target for FUZZTIME (their seeds run in `make test`).
+FUZZTIME ?= 60s
+FUZZ_TARGETS = actions:FuzzExpand actions:FuzzJSONBody actions:FuzzRenderURL \
+	device/serial:FuzzParseLine device/serial:FuzzParseCommand device/serial:FuzzLineSplitter \
+	device/serial:FuzzLinesTemplate device/serial:FuzzLinesMatch device/serial/firmata:FuzzDecoder \
+	app/server:FuzzLocalHandler
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t"; go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/; done
 
 # Keep the other two platforms compiling without their toolchains (no cgo,
 # so no libusb: -tags nousb). See docs/platforms.md.

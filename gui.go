@@ -24,6 +24,9 @@ func showWindow(ctx context.Context, rt *cli.Runtime) error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, rt.Engine)
 	w.SetSecretStore(secrets.Keyring{})
+	if rt.Server != nil {
+		w.SetServer(rt.Server)
+	}
 	w.SetMaster()
 	stopListening := w.Listen()
 	defer stopListening()

@@ -155,9 +155,10 @@ func (c *Callbacks) Complete(token string, r CallbackResult) (attemptID string, 
 }
 
 // Wait waits for the token's callback for at most timeout (or until ctx is
-// done). After the callback, or the timeout, the token is used up: a late
-// callback gets ErrCallbackUsed for a while (until Forget), then
-// ErrCallbackUnknown.
+// done). After the callback the token is used up: a second call gets
+// ErrCallbackUsed for a while (usedTokenMemory), then ErrCallbackUnknown.
+// After the timeout the token has expired and is forgotten at once: a late
+// callback gets ErrCallbackUnknown, as for a token that never existed.
 func (c *Callbacks) Wait(ctx context.Context, token string, timeout time.Duration) (CallbackResult, error) {
 	id, _, _ := splitToken(token)
 	c.mu.Lock()
@@ -176,13 +177,14 @@ func (c *Callbacks) Wait(ctx context.Context, token string, timeout time.Duratio
 	case <-ctx.Done():
 	}
 	c.mu.Lock()
-	p.used = true
+	arrived := p.used // just now: Complete sent the result under the lock
+	if !arrived {
+		delete(c.pending, id)
+	}
 	c.mu.Unlock()
-	c.forgetLater(id)
-	select {
-	case r := <-p.done: // it arrived just now
-		return r, nil
-	default:
+	if arrived {
+		c.forgetLater(id)
+		return <-p.done, nil
 	}
 	if ctx.Err() != nil {
 		return CallbackResult{}, fmt.Errorf("%w: stopped waiting: %v", ErrCallbackTimeout, ctx.Err())

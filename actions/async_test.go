@@ -55,8 +55,11 @@ func TestCallbackTimeoutAndForgery(t *testing.T) {
 		if !errors.Is(err, ErrCallbackTimeout) || time.Since(start) != 60*time.Second {
 			t.Fatalf("Wait = %v after %v, want ErrCallbackTimeout after 60s", err, time.Since(start))
 		}
-		if _, err := c.Complete(tok, CallbackResult{OK: true}); !errors.Is(err, ErrCallbackUsed) {
-			t.Errorf("late Complete = %v, want ErrCallbackUsed", err)
+		if _, err := c.Complete(tok, CallbackResult{OK: true}); !errors.Is(err, ErrCallbackUnknown) {
+			t.Errorf("late Complete = %v, want ErrCallbackUnknown (404: expired)", err)
+		}
+		if n := c.Len(); n != 0 {
+			t.Errorf("registry holds %d tokens after the timeout, want 0", n)
 		}
 	})
 }

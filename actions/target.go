@@ -60,6 +60,9 @@ type Target struct {
 	Async   Async       `json:"async,omitzero"`
 	Retry   Retry       `json:"retry,omitzero"`
 	Signing Signing     `json:"signing,omitzero"`
+	// Dynamic lets the local server's REST API set the URL; URL is then
+	// optional, the fallback while none is set.
+	Dynamic Dynamic `json:"dynamic,omitzero"`
 
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
@@ -136,8 +139,10 @@ func (t Target) Validate() error {
 	if !valid {
 		add("method", "%q is not one of %s", t.Method, strings.Join(Methods, ", "))
 	}
-	if err := validateURL(t.URL); err != nil {
-		add("url", "%v", err)
+	if t.URL != "" || !t.Dynamic.Enabled { // a dynamic target may wait for its URL
+		if err := validateURL(t.URL); err != nil {
+			add("url", "%v", err)
+		}
 	}
 	validateRows("query", t.Query, add)
 	validateHeaders(t.Headers, t.ownHeaders(), add)
@@ -152,6 +157,7 @@ func (t Target) Validate() error {
 	t.Async.validate(add)
 	t.Retry.validate(add)
 	t.Signing.validate(add)
+	t.Dynamic.validate(add)
 	if d := t.Timeout.Duration(); t.Timeout != 0 && (d < MinTimeout || d > MaxTimeout) {
 		add("timeout", "must be between %d and %d seconds", int(MinTimeout.Seconds()), int(MaxTimeout.Seconds()))
 	}

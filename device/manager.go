@@ -117,9 +117,13 @@ type failure struct {
 const maxBackoff = 30 * time.Second
 
 type entry struct {
-	key    string
-	dev    Device // nil while opening
-	info   Info
+	key  string
+	dev  Device // nil while opening
+	info Info
+	// retry is set (under Manager.mu) when Retry named the key while it was
+	// being opened: if this open fails, it was with the old settings, so
+	// the next try comes without back-off.
+	retry  bool
 	ledsMu sync.Mutex // serialises LED commands to one device
 }
 
@@ -153,6 +157,25 @@ func (m *Manager) Rescan() {
 	case m.rescan <- struct{}{}:
 	default:
 	}
+}
+
+// Retry forgets the back-off of keys that failed to open, so that the next
+// scan tries them at once, and asks for that scan: for ports whose settings
+// changed, or that were configured again, as they may open now. A key being
+// opened now is tried again without back-off if this open fails, since it
+// may have been opened with the old settings.
+func (m *Manager) Retry(keys ...string) {
+	m.mu.Lock()
+	for _, k := range keys {
+		if f := m.failures[k]; f != nil {
+			f.tries, f.next = 0, time.Time{}
+		}
+		if e := m.byKey[k]; e != nil && e.dev == nil {
+			e.retry = true
+		}
+	}
+	m.mu.Unlock()
+	m.Rescan()
 }
 
 // Run scans every interval until ctx is done, calling emit from the Manager's
@@ -307,6 +330,9 @@ func (m *Manager) run(ctx context.Context, d Driver, c Candidate, e *entry, emit
 		f.tries++
 		tries := f.tries
 		f.next = f.at.Add(min(m.interval<<min(tries-1, 10), maxBackoff))
+		if e.retry { // opened with settings that have changed since
+			f.tries, f.next = 0, f.at
+		}
 		m.mu.Unlock()
 		m.log.Debug("device open failed", "path", c.Key, "driver", d.Name(), "try", tries, "err", err)
 		return true

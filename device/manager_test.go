@@ -484,3 +484,87 @@ func TestManagerSetLEDToGoneDeviceIsDropped(t *testing.T) {
 		}
 	})
 }
+
+// setOpenErr sets the error a memDriver's Open returns (nil: it opens).
+func (d *memDriver) setOpenErr(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.openErr = err
+}
+
+func TestManagerRetryForgetsBackoff(t *testing.T) {
+	// A key that has failed for a minute waits up to 30 s between tries;
+	// after its settings changed (Retry), it is tried at once.
+	synctest.Test(t, func(t *testing.T) {
+		drv := &memDriver{present: map[string]*memDevice{"k": newMemDevice("mem:A")}, openErr: errors.New("wrong pin")}
+		m := NewManager(nil, time.Second, drv)
+		r := &recorder{}
+		runManager(t, m, r)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := kinds(r.take()); !slices.Equal(got, []EventKind{OpenFailed}) {
+			t.Fatalf("events while failing = %v, want one OpenFailed", got)
+		}
+
+		drv.setOpenErr(nil) // the settings were fixed
+		m.Retry("k", "not-a-key")
+		synctest.Wait()
+		if got := m.Devices(); len(got) != 1 || got[0].ID != "mem:A" {
+			t.Fatalf("Devices() right after Retry = %v, want mem:A (not after the back-off)", got)
+		}
+		if st := m.States(); len(st) != 1 || !st[0].Connected {
+			t.Errorf("States = %+v, want mem:A alone, connected (the failure replaced)", st)
+		}
+	})
+}
+
+func TestManagerRetryDuringOpen(t *testing.T) {
+	// Retry while the key is being opened with the old settings: when that
+	// open fails, the next try comes after the settle time, not after the
+	// back-off (a whole interval, here 10 s).
+	synctest.Test(t, func(t *testing.T) {
+		drv := &answeringDriver{memDriver: &memDriver{present: map[string]*memDevice{"k": newMemDevice("mem:A")}}, opens: make(chan chan error)}
+		m := NewManager(nil, 10*time.Second, drv)
+		r := &recorder{}
+		runManager(t, m, r)
+		open := <-drv.opens
+		m.Retry("k")
+		open <- errors.New("wrong pin") // the open with the old settings fails
+		select {
+		case open = <-drv.opens:
+			open <- nil
+		case <-time.After(time.Second):
+			t.Fatal("not tried again within a second of the failed open; want after the settle time, not the 10 s back-off")
+		}
+		synctest.Wait()
+		if got := m.Devices(); len(got) != 1 {
+			t.Errorf("Devices() = %v, want mem:A", got)
+		}
+	})
+}
+
+// answeringDriver's Open waits for the test to answer it: it sends a
+// channel on opens and fails with the error the test sends back, or opens
+// the memDriver's device on nil.
+type answeringDriver struct {
+	*memDriver
+	opens chan chan error
+}
+
+func (d *answeringDriver) Open(ctx context.Context, c Candidate) (Device, error) {
+	answer := make(chan error)
+	select {
+	case d.opens <- answer:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case err := <-answer:
+		if err != nil {
+			return nil, err
+		}
+		return d.memDriver.Open(ctx, c)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -87,10 +87,20 @@ Usage:
   buttonhook [global flags] devices [--json]
   buttonhook [global flags] test [--json] NAME  send the target once with sample values (not logged)
   buttonhook [global flags] fire [--json] NAME  run a logged attempt of the target now
-  buttonhook [global flags] settings [--json]   show the settings (how long the log keeps attempts)
+  buttonhook [global flags] settings [--json]   show the settings (the log's retention, the local server)
   buttonhook [global flags] settings set NAME=VALUE...
                                                 change them: log.keep_days=N (0: any age),
-                                                log.max_attempts=N (0: no limit)
+                                                log.max_attempts=N (0: no limit), server.port=N,
+                                                server.lan=BOOL, server.public_url=URL,
+                                                server.https=BOOL, server.inspector=BOOL,
+                                                server.inspector_keep=N
+  buttonhook [global flags] server [--json]     the local server's state, address and HTTPS fingerprint
+  buttonhook [global flags] inspect [--json] [--no-follow] BIN
+                                                print the requests sent to /inspect/BIN as they arrive
+  buttonhook [global flags] apikey create --name NAME (--target T... | --all-targets)
+                                                make a key for the dynamic URL API (shown once)
+  buttonhook [global flags] apikey list [--json]
+  buttonhook [global flags] apikey revoke ID|NAME
   buttonhook --version
 
 Global flags:
@@ -157,6 +167,12 @@ func Main(args []string, env Env) int {
 		err = cmdFire(g, logger, rest, env)
 	case "settings":
 		err = cmdSettings(g, logger, rest, env)
+	case "apikey":
+		err = cmdAPIKey(g, logger, rest, env)
+	case "server":
+		err = cmdServer(g, logger, rest, env)
+	case "inspect":
+		err = cmdInspect(g, logger, rest, env)
 	case "version":
 		fmt.Fprintln(env.Stdout, "buttonhook", env.Version)
 	case "help":

@@ -25,6 +25,8 @@ import (
 type Runtime struct {
 	Engine  *engine.Engine
 	DataDir string
+	// Server is the local HTTP server (callbacks, REST API, inspector).
+	Server  *server.Local
 	db      *storage.DB
 	sender  *actions.Sender
 	drivers []device.Driver
@@ -56,15 +58,19 @@ func OpenRuntime(g Globals, logger *slog.Logger, drivers ...device.Driver) (*Run
 		db.Close()
 		return nil, err
 	}
-	return &Runtime{Engine: e, DataDir: g.DataDir, db: db, sender: sender, drivers: drivers, log: logger}, nil
+	return &Runtime{Engine: e, DataDir: g.DataDir, Server: server.NewLocal(e, g.DataDir, logger),
+		db: db, sender: sender, drivers: drivers, log: logger}, nil
 }
 
-// Run runs the engine and the control socket until ctx is done.
+// Run runs the engine, the local server and the control socket until ctx
+// is done.
 func (rt *Runtime) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return rt.Engine.Run(ctx) })
+	g.Go(func() error { return rt.Server.Run(ctx) })
 	g.Go(func() error {
-		err := server.ServeControl(ctx, server.SocketPath(rt.DataDir), server.ControlHandler(rt.Engine))
+		h := server.WithLocal(server.ControlHandler(rt.Engine), rt.Server)
+		err := server.ServeControl(ctx, server.SocketPath(rt.DataDir), h)
 		if err != nil {
 			// The engine keeps working without it; only other commands can't reach it.
 			rt.log.Warn("control socket unavailable: `buttonhook log` and `targets` cannot reach this instance", "err", err)

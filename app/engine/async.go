@@ -18,7 +18,7 @@ import (
 
 // ErrNoCallbackServer fails an async attempt when nothing can receive its
 // callback.
-var ErrNoCallbackServer = errors.New("this target waits for a callback, but Buttonhook's callback server is not running: turn the local server on, or turn async off for this target")
+var ErrNoCallbackServer = errors.New("this target waits for a callback, but Buttonhook's local server is not running: see why with `buttonhook server` (or in Settings), fix it, or turn async off for this target")
 
 // Callbacks is the registry the local server completes async attempts in.
 func (e *Engine) Callbacks() *actions.Callbacks { return e.callbacks }

@@ -176,7 +176,7 @@ func TestAsyncWithoutCallbackServerFailsBeforeSending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Status != storage.StatusFailed || !strings.Contains(a.Error, "callback server is not running") {
+	if a.Status != storage.StatusFailed || !strings.Contains(a.Error, "local server is not running") {
 		t.Errorf("attempt = %+v, want Failed: no callback server", a)
 	}
 	select {

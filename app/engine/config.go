@@ -62,9 +62,18 @@ type Config struct {
 	// changes the settings it names. The engine's current settings are
 	// Engine.Settings; Engine.Config leaves this nil.
 	Log *LogSection `json:"log,omitempty"`
+	// Server is the server settings' section of a file, like Log: the
+	// section is optional, so files of every version import unchanged.
+	Server *ServerSection `json:"server,omitempty"`
 
 	settings Settings // the current settings, as held in the engine
 	devices  Devices  // the current devices section, as held in the engine
+	// The runtime state stored with the config and never exported: the
+	// dynamic targets' URLs (by target ID) and the API keys (by key ID).
+	// Both maps are replaced on a change, never changed in place, so that
+	// copies of a Config can share them.
+	dynamic map[string]DynamicURL
+	keys    map[string]*apiKey
 }
 
 // ImportError lists every problem found in an import, each with its path.
@@ -115,6 +124,12 @@ func loadConfig(st Store) (Config, error) {
 	if cfg.settings, err = loadSettings(docs); err != nil {
 		return cfg, err
 	}
+	if cfg.dynamic, err = loadDynamicURLs(st); err != nil {
+		return cfg, err
+	}
+	if cfg.keys, err = loadAPIKeys(st); err != nil {
+		return cfg, err
+	}
 	cfg.sort()
 	return cfg, nil
 }
@@ -157,16 +172,17 @@ func (c *Config) targetByName(name string) (actions.Target, bool) {
 // target replaces the one with its name, keeping its ID and creation time and
 // raising its version. Bindings merge by device, button and gesture: the
 // imported one replaces the old one. Devices merge as mergeDevices says
-// (a port replaces what its port had). Settings named
-// in in.Log replace the current ones; those it leaves out stay. in.Bindings
-// name their targets by name (or by ID). Every problem is reported, with its
-// path.
+// (a port replaces what its port had). Settings named in in.Log and
+// in.Server replace the current ones; those they leave out stay.
+// in.Bindings name their targets by name (or by ID). The dynamic URLs and
+// API keys are kept as they are. Every problem is reported, with its path.
 func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange, error) {
 	var errs ImportError
 	if in.Version > ConfigVersion {
 		return c, nil, ImportError{fmt.Sprintf("version: %d is newer than this Buttonhook understands (%d): update Buttonhook", in.Version, ConfigVersion)}
 	}
-	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Bindings: slices.Clone(c.Bindings), settings: c.settings, devices: c.devices.clone()}
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Bindings: slices.Clone(c.Bindings), settings: c.settings, devices: c.devices.clone(),
+		dynamic: c.dynamic, keys: c.keys}
 	var changes []storage.ConfigChange
 	seen := map[string]int{}
 	for i, t := range in.Targets {
@@ -239,6 +255,12 @@ func (c Config) merge(in Config, now time.Time) (Config, []storage.ConfigChange,
 		out.settings.Log = log
 		changes = append(changes, docChange(kindSettings, idLog, log))
 	}
+	srv, srvProblems := out.settings.Server.merge(in.Server)
+	errs = append(errs, srvProblems...)
+	if srv != out.settings.Server {
+		out.settings.Server = srv
+		changes = append(changes, docChange(kindSettings, idServer, srv))
+	}
 	if len(errs) > 0 {
 		return c, nil, errs
 	}
@@ -274,7 +296,8 @@ func docChange(kind, id string, v any) storage.ConfigChange {
 // export returns the config with bindings naming their targets by name, and
 // the devices and settings in their sections.
 func (c Config) export() Config {
-	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Devices: c.devices.section(), Log: c.settings.Log.section()}
+	out := Config{Version: ConfigVersion, Targets: slices.Clone(c.Targets), Devices: c.devices.section(), Log: c.settings.Log.section(),
+		Server: c.settings.Server.section()}
 	if out.Targets == nil {
 		out.Targets = []actions.Target{}
 	}

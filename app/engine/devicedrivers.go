@@ -167,27 +167,35 @@ type drivers struct {
 	// byProto are the gates of the drivers that open the ports of each
 	// protocol, to close devices whose port changed.
 	byProto map[string][]*gate
+	// protoOf is the protocol whose ports each of those drivers opens, by
+	// driver name.
+	protoOf map[string]string
 }
 
 // newDrivers puts every driver behind a gate and finds those that take
 // ports: ports (if not nil and not among ds) takes the BH1 ports too.
 func newDrivers(ds []device.Driver, ports PortSetter) drivers {
-	out := drivers{byProto: map[string][]*gate{}}
+	out := drivers{byProto: map[string][]*gate{}, protoOf: map[string]string{}}
 	hasPorts := false
 	for _, d := range ds {
 		g := newGate(d)
 		out.gates = append(out.gates, g)
+		proto := ""
 		switch s := d.(type) {
 		case PortSetter:
 			out.bh1 = append(out.bh1, s)
-			out.byProto[protoBH1] = append(out.byProto[protoBH1], g)
+			proto = protoBH1
 			hasPorts = hasPorts || any(s) == any(ports)
 		case FirmataPortSetter:
 			out.firmata = append(out.firmata, s)
-			out.byProto[protoFirmata] = append(out.byProto[protoFirmata], g)
+			proto = protoFirmata
 		case LinesPortSetter:
 			out.lines = append(out.lines, s)
-			out.byProto[protoLines] = append(out.byProto[protoLines], g)
+			proto = protoLines
+		}
+		if proto != "" {
+			out.byProto[proto] = append(out.byProto[proto], g)
+			out.protoOf[d.Name()] = proto
 		}
 	}
 	if ports != nil && !hasPorts {

@@ -95,8 +95,8 @@ func (d *Devices) String() string {
 	return string(b)
 }
 
-// usbEnabled reports whether the USB driver is on.
-func (d Devices) usbEnabled() bool { return d.USB == nil || d.USB.Enabled == nil || *d.USB.Enabled }
+// USBEnabled reports whether the USB driver is on (the default).
+func (d Devices) USBEnabled() bool { return d.USB == nil || d.USB.Enabled == nil || *d.USB.Enabled }
 
 // clone returns a deep copy of d.
 func (d Devices) clone() Devices {
@@ -135,7 +135,7 @@ func (d Devices) clone() Devices {
 // section returns d as an export writes it: every list present, USB said.
 func (d Devices) section() *Devices {
 	out := d.clone()
-	on := d.usbEnabled()
+	on := d.USBEnabled()
 	out.USB = &USBSettings{Enabled: &on}
 	out.BH1, out.Firmata, out.Lines = nonNil(out.BH1), nonNil(out.Firmata), nonNil(out.Lines)
 	out.Debounce, out.Pairs = nonNil(out.Debounce), nonNil(out.Pairs)
@@ -314,8 +314,9 @@ func (d *Devices) dropPort(port string) {
 	d.Lines = slices.DeleteFunc(d.Lines, func(l serial.LinesOptions) bool { return l.Port == port })
 }
 
-// protocolOf returns the protocol a port is configured with, or "".
-func (d Devices) protocolOf(port string) string {
+// Protocol returns the protocol a port is configured with ("BH1",
+// "Firmata" or "lines"), or "".
+func (d Devices) Protocol(port string) string {
 	switch {
 	case slices.Contains(d.BH1, port):
 		return protoBH1

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -174,12 +175,12 @@ func TestDevicesMergeByPort(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after the merge: %v\nwant %v", &got, &want)
 	}
-	if !got.usbEnabled() {
+	if !got.USBEnabled() {
 		t.Error("USB is off, but no file turned it off")
 	}
 	must(Config{Devices: &Devices{USB: &USBSettings{Enabled: ptr(false)}}})
 	must(Config{Devices: &Devices{USB: &USBSettings{}}})
-	if e.DeviceConfig().usbEnabled() {
+	if e.DeviceConfig().USBEnabled() {
 		t.Error("an import without usb.enabled turned USB back on")
 	}
 
@@ -284,6 +285,23 @@ func waitState(t *testing.T, e *Engine, id string, ok func(DeviceState) bool) De
 
 func connected(d DeviceState) bool { return d.Connected }
 
+// waitGone waits until no device with the given ID (or at the given path)
+// is listed.
+func waitGone(t *testing.T, e *Engine, id string) {
+	t.Helper()
+	ev, unsub := e.Subscribe(64)
+	defer unsub()
+	deadline := time.After(10 * time.Second)
+	for slices.ContainsFunc(e.Devices(), func(d DeviceState) bool { return d.ID == id || d.Path == id }) {
+		select {
+		case <-ev:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("device %s is still listed: %+v", id, e.Devices())
+		}
+	}
+}
+
 func expectHit(t *testing.T, hits <-chan string, want string) {
 	t.Helper()
 	select {
@@ -366,14 +384,12 @@ func TestEveryDriverFromConfig(t *testing.T) {
 	expectHit(t, hits, "/lines")
 
 	// The Firmata button moves to pin 3: the board is opened again with
-	// it. The line device leaves the config: it is closed and says why.
+	// it. The line device leaves the config: it is closed and no longer
+	// listed.
 	if err := e.SetDeviceConfig(Devices{BH1: []string{bh1.Path()}, Firmata: []serial.FirmataOptions{firmataBoard(fb.Path(), 3)}}); err != nil {
 		t.Fatal(err)
 	}
-	gone := waitState(t, e, lid, func(d DeviceState) bool { return !d.Connected })
-	if !strings.Contains(gone.Error, "not configured any more") {
-		t.Errorf("removed line device: error %q, want it to say it is not configured any more", gone.Error)
-	}
+	waitGone(t, e, lid)
 	waitState(t, e, fid, func(d DeviceState) bool { return d.Connected && d.Reconnects == 1 })
 	if err := fb.Press(3); err != nil {
 		t.Fatal(err)
@@ -450,19 +466,35 @@ func nextLight(t *testing.T, leds <-chan device.LED) device.LED {
 
 // TestPairedLightAndDebounce pairs a simulated BH1 button with a fake
 // LED-only device: the light shows the button's yellow, then green or red,
-// as the button does. A debounce setting of 0 for the button makes a
-// bouncing press two presses, where the default window makes it one; USB
+// as the button does. A bouncing press is one press with the default
+// debounce window, and two on a button whose debounce setting is 0; USB
 // turned off closes the light and says why.
+//
+// Edges count from when the host received them, so each press or bounce
+// starts once the button's previous edges are known to have been handled
+// (their attempt finished), and a rest longer than the window after.
 func TestPairedLightAndDebounce(t *testing.T) {
 	status := make(chan int, 8)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(<-status) }))
 	t.Cleanup(srv.Close)
+	markURL, _ := hookCounter(t)
 	ld := &lightDriver{leds: make(chan device.LED, 16)}
-	r := newRig(t, Options{})
-	r.e, _ = newStoreEngine(t, Options{Drivers: []device.Driver{serial.NewDriver(nil), ld}, ScanInterval: 20 * time.Millisecond})
-	err := r.e.Import(Config{
-		Targets:  []actions.Target{{Name: "Door", Enabled: true, Method: "GET", URL: srv.URL}},
-		Bindings: []Binding{{Button: 1, Target: "Door"}},
+	btn, err := sim.New(sim.Options{Serial: "SIM-TEST", Buttons: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { btn.Close() })
+	e, db := newStoreEngine(t, Options{Drivers: []device.Driver{serial.NewDriver(nil), ld}, ScanInterval: 20 * time.Millisecond})
+	r := &rig{e: e, db: db, btn: btn}
+	err = r.e.Import(Config{
+		Targets: []actions.Target{
+			{Name: "Door", Enabled: true, Method: "GET", URL: srv.URL},
+			{Name: "Mark", Enabled: true, Method: "GET", URL: markURL},
+		},
+		Bindings: []Binding{
+			{Button: 1, Target: "Door"}, {Button: 1, Gesture: device.LongPress, Target: "Mark"},
+			{Button: 2, Target: "Door"}, {Button: 2, Gesture: device.LongPress, Target: "Mark"},
+		},
 		Devices: &Devices{
 			BH1:   []string{r.btn.Path()},
 			Pairs: []Pair{{ButtonDevice: "serial:SIM-TEST", Button: 1, LightDevice: "usb:27b8:01ed:FAKE"}},
@@ -475,12 +507,16 @@ func TestPairedLightAndDebounce(t *testing.T) {
 	defer unsub()
 	r.start(t)
 	waitState(t, r.e, "usb:27b8:01ed:FAKE", connected)
+	// rest waits longer than the debounce window, so that the next edge
+	// is a real one.
+	rest := func() { time.Sleep(100 * time.Millisecond) }
 
 	for _, c := range []struct {
 		code int
 		want device.LED
 	}{{200, device.LEDSuccess}, {500, device.LEDFailure}} {
 		status <- c.code
+		rest()
 		if err := r.btn.Press(1); err != nil {
 			t.Fatal(err)
 		}
@@ -496,38 +532,43 @@ func TestPairedLightAndDebounce(t *testing.T) {
 		r.nextLED(t)
 	}
 
-	// A bouncing press: down, up, down, up within a millisecond or two.
-	bounce := func() int {
+	// A bouncing press: down, up, down, up in one burst, as a bouncing
+	// contact's edges reach the host. It returns how many presses (Door
+	// attempts) it gave: once want have finished, a long press of the
+	// button (Mark), which queues behind them, shows that no more follow.
+	bounce := func(button, want int) int {
 		t.Helper()
-		// The button has rested since its last edge for longer than the
-		// window: the first edge below is a real one.
-		time.Sleep(100 * time.Millisecond)
-		for _, down := range []bool{true, false, true, false} {
-			var err error
-			if down {
-				err = r.btn.Down(1)
-			} else {
-				err = r.btn.Up(1)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		rest()
+		if err := r.btn.Bounce(button, true, false, true, false); err != nil {
+			t.Fatal(err)
 		}
-		// Count the finished attempts until none has come for 400 ms.
-		n := 0
-		quiet := time.NewTimer(time.Second)
-		defer quiet.Stop()
-		for {
+		n, marked := 0, false
+		deadline := time.After(10 * time.Second)
+		for !marked {
 			select {
 			case ev := <-events:
-				if ev.Kind == AttemptChanged && ev.Attempt.Status != storage.StatusWaiting {
-					n++
-					quiet.Reset(400 * time.Millisecond)
+				if ev.Kind != AttemptChanged || ev.Attempt.Status == storage.StatusWaiting {
+					continue
 				}
-			case <-quiet.C:
-				return n
+				if ev.Attempt.TargetName == "Mark" {
+					marked = true
+					continue
+				}
+				if n++; n == want {
+					// Its press fired when the debounce window closed:
+					// this down is a real one.
+					if err := r.btn.Down(button); err != nil {
+						t.Fatal(err)
+					}
+				}
+			case <-deadline:
+				t.Fatalf("a bouncing press of button %d gave %d attempts in 10 s, want %d", button, n, want)
 			}
 		}
+		if err := r.btn.Up(button); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
 	drain := func() {
 		for {
@@ -541,17 +582,18 @@ func TestPairedLightAndDebounce(t *testing.T) {
 		}
 	}
 	drain()
-	for range 4 {
+	for range 3 {
 		status <- 200
 	}
-	if n := bounce(); n != 1 {
+	if n := bounce(1, 1); n != 1 {
 		t.Errorf("with the default debounce window, a bouncing press gave %d attempts, want 1", n)
 	}
-	if err := r.e.Import(Config{Devices: &Devices{Debounce: []Debounce{{Device: "serial:SIM-TEST", Button: 1, MS: ptr(0)}}}}); err != nil {
+	// Debouncing off for button 2, while running (its first edges come
+	// next: no earlier window).
+	if err := r.e.Import(Config{Devices: &Devices{Debounce: []Debounce{{Device: "serial:SIM-TEST", Button: 2, MS: ptr(0)}}}}); err != nil {
 		t.Fatal(err)
 	}
-	drain()
-	if n := bounce(); n != 2 {
+	if n := bounce(2, 2); n != 2 {
 		t.Errorf("with debouncing off for the button, a bouncing press gave %d attempts, want 2", n)
 	}
 
@@ -650,4 +692,75 @@ func TestFirmataDebounceApplies(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestFixedPortRetriesAtOnce configures a simulated Firmata board with a
+// button pin it does not have: opening it fails, and the Manager backs
+// off (here a whole 10 s scan interval). Fixing the pin retries the port
+// at once, without waiting out the back-off.
+func TestFixedPortRetriesAtOnce(t *testing.T) {
+	fb, err := sim.NewFirmata(sim.FirmataOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fb.Close() })
+	const backoff = 10 * time.Second // the first back-off is one scan interval
+	e, _ := newStoreEngine(t, Options{Drivers: []device.Driver{serial.NewDriver(nil), serial.NewFirmataDriver(nil)}, ScanInterval: backoff})
+	if err := e.SetDeviceConfig(Devices{Firmata: []serial.FirmataOptions{firmataBoard(fb.Path(), 40)}}); err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, e)
+	failed := waitState(t, e, fb.Path(), func(d DeviceState) bool { return strings.Contains(d.Error, "pin 40") })
+	if !strings.Contains(failed.Error, "cannot be an input") || failed.Protocol != "Firmata" {
+		t.Errorf("failed board = %+v, want the Firmata port saying pin 40 cannot be an input", failed)
+	}
+
+	fixed := time.Now()
+	if err := e.SetDeviceConfig(Devices{Firmata: []serial.FirmataOptions{firmataBoard(fb.Path(), 2)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, e, "firmata:"+fb.Path(), connected)
+	if took := time.Since(fixed); took >= backoff/2 {
+		t.Errorf("the fixed board attached %v after the fix, want at once (its back-off is %v)", took, backoff)
+	}
+}
+
+// TestRemovedDevicesAreNotListed removes every port from the devices
+// settings: the BH1 board that was attached and the port where nothing was
+// are listed no more, while a USB light, which is found by scanning, stays
+// listed (also when USB is turned off, with why). A port configured again
+// is listed again.
+func TestRemovedDevicesAreNotListed(t *testing.T) {
+	btn, err := sim.New(sim.Options{Serial: "SIM-GONE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { btn.Close() })
+	ld := &lightDriver{leds: make(chan device.LED, 16)}
+	e, _ := newStoreEngine(t, Options{Drivers: []device.Driver{serial.NewDriver(nil), ld}, ScanInterval: 20 * time.Millisecond})
+	both := Devices{BH1: []string{btn.Path(), "/dev/buttonhook-nothing"}}
+	if err := e.SetDeviceConfig(both); err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, e)
+	waitState(t, e, "serial:SIM-GONE", connected)
+	waitState(t, e, "usb:27b8:01ed:FAKE", connected)
+	waitState(t, e, "/dev/buttonhook-nothing", func(d DeviceState) bool { return strings.Contains(d.Error, "not found") })
+
+	if err := e.SetDeviceConfig(Devices{USB: &USBSettings{Enabled: ptr(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, e, "serial:SIM-GONE")
+	waitState(t, e, "usb:27b8:01ed:FAKE", func(d DeviceState) bool { return !d.Connected && strings.Contains(d.Error, "usb.enabled is false") })
+	if ds := e.Devices(); len(ds) != 1 {
+		t.Errorf("devices after removing the ports = %+v, want only the USB light", ds)
+	}
+
+	if err := e.SetDeviceConfig(both); err != nil {
+		t.Fatal(err)
+	}
+	if d := waitState(t, e, "serial:SIM-GONE", connected); d.Reconnects != 1 || d.Protocol != "BH1" {
+		t.Errorf("the board configured again = %+v, want it connected, BH1, reconnected once", d)
+	}
+	waitState(t, e, "/dev/buttonhook-nothing", func(d DeviceState) bool { return !d.Connected })
 }

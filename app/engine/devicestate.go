@@ -70,7 +70,7 @@ func (e *Engine) SetDeviceConfig(d Devices) error {
 func (e *Engine) bh1Ports(d Devices) []string {
 	paths := slices.Clone(d.BH1)
 	for _, p := range e.extra {
-		if proto := d.protocolOf(p); proto != "" && proto != protoBH1 {
+		if proto := d.Protocol(p); proto != "" && proto != protoBH1 {
 			e.log.Warn("--serial port is configured with another protocol: not opened as BH1", "port", p, "protocol", proto)
 			continue
 		}
@@ -83,7 +83,8 @@ func (e *Engine) bh1Ports(d Devices) []string {
 
 // applyDevices gives the drivers the devices section now, closes the open
 // devices it no longer has or whose settings changed, switches USB, sets
-// the debounce windows and paired lights, and asks the Manager to scan.
+// the debounce windows and paired lights, and asks the Manager to scan, at
+// once also the ports that changed and had failed to open.
 func (e *Engine) applyDevices(old, now Devices) {
 	paths := e.bh1Ports(now)
 	for _, s := range e.drv.bh1 {
@@ -100,6 +101,17 @@ func (e *Engine) applyDevices(old, now Devices) {
 		}
 	}
 	was, is := portSettings(old, e.bh1Ports(old)), portSettings(now, paths)
+	var changed []string // ports whose settings changed, added again, or removed
+	for port, s := range is {
+		if was[port] != s {
+			changed = append(changed, port)
+		}
+	}
+	for port := range was {
+		if _, ok := is[port]; !ok {
+			changed = append(changed, port)
+		}
+	}
 	for proto, gates := range e.drv.byProto {
 		for _, g := range gates {
 			g.closeEach(func(key string) error {
@@ -118,14 +130,16 @@ func (e *Engine) applyDevices(old, now Devices) {
 		if g.Name() != usbDriverName {
 			continue
 		}
-		if now.usbEnabled() {
+		if now.USBEnabled() {
 			g.setOff(nil)
 		} else {
 			g.setOff(errUSBOff)
 		}
 	}
 	e.applyButtonSettings(now)
-	e.manager.Rescan()
+	// A port that failed to open may open with its new settings: it is
+	// tried at once, not after its back-off (up to 30 s).
+	e.manager.Retry(changed...)
 }
 
 // portSettings returns each configured port's protocol and settings as one
@@ -229,35 +243,53 @@ func (e *Engine) lightsFor(deviceID string, button int) []Pair {
 }
 
 // Devices lists the devices seen since Run started (connected first), and
-// the configured ports where nothing was seen.
+// the configured ports where nothing was seen. A serial device whose port
+// left the devices settings is listed no more once it has closed (a USB
+// device is found by scanning, so it stays listed while it is plugged in).
 func (e *Engine) Devices() []DeviceState {
+	d := e.DeviceConfig()
+	ports := e.ports(d)
 	var out []DeviceState
 	for _, st := range e.manager.States() {
+		if proto, ok := e.drv.protoOf[st.Info.Driver]; ok && !st.Connected && ports[st.Info.Path] != proto {
+			continue // removed from the settings, or its port now speaks another protocol
+		}
 		out = append(out, DeviceState{
 			Info: st.Info, Connected: st.Connected, Error: errText(st.Err), Since: st.Since,
 			Reconnects: max(st.Attaches-1, 0),
 		})
 	}
-	return e.withConfigured(out)
+	return withConfigured(ports, out)
 }
 
-// withConfigured sets each state's protocol and adds the configured ports
-// no state is about, with why nothing is there.
-func (e *Engine) withConfigured(out []DeviceState) []DeviceState {
-	d := e.DeviceConfig()
+// ports returns the protocol of each serial port to open: the configured
+// ones and those given with --serial (BH1).
+func (e *Engine) ports(d Devices) map[string]string {
+	m := map[string]string{}
+	for _, p := range e.bh1Ports(d) {
+		m[p] = protoBH1
+	}
+	for _, f := range d.Firmata {
+		m[f.Port] = protoFirmata
+	}
+	for _, l := range d.Lines {
+		m[l.Port] = protoLines
+	}
+	return m
+}
+
+// withConfigured sets each state's protocol from ports (see Engine.ports)
+// and adds the ports no state is about, with why nothing is there.
+func withConfigured(ports map[string]string, out []DeviceState) []DeviceState {
 	for i := range out {
 		if out[i].Driver != usbDriverName {
-			out[i].Protocol = d.protocolOf(out[i].Path)
+			out[i].Protocol = ports[out[i].Path]
 		}
 	}
 	var missing []DeviceState
-	for port, settings := range portSettings(d, e.bh1Ports(d)) {
+	for port, proto := range ports {
 		if slices.ContainsFunc(out, func(s DeviceState) bool { return s.Path == port && s.Driver != usbDriverName }) {
 			continue
-		}
-		proto := d.protocolOf(port)
-		if proto == "" {
-			proto = settings // a --serial port
 		}
 		s := DeviceState{Info: device.Info{Path: port, Driver: driverOf(proto)}, Protocol: proto}
 		if _, err := os.Stat(port); errors.Is(err, fs.ErrNotExist) {
@@ -323,5 +355,5 @@ func (e *Engine) Probe(ctx context.Context) []DeviceState {
 		}
 		return out[i].ID+out[i].Path < out[j].ID+out[j].Path
 	})
-	return e.withConfigured(out)
+	return withConfigured(e.ports(e.DeviceConfig()), out)
 }

@@ -155,6 +155,7 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		counts = p.e.count(k, j.gesture)
 	}
 	for i, t := range j.targets {
+		t, urlErr := p.e.withDynamicURL(t)
 		attempts[i] = p.newAttempt(j, t)
 		tags := actions.Tags{Time: j.at, EID: attempts[i].ID, EType: eventTypes[j.gesture],
 			Name: fmt.Sprintf("button %d", j.button), DeviceID: j.deviceID, Target: t.Name, Hostname: p.e.host}
@@ -163,7 +164,11 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		results[i] = ch
 		var once sync.Once
 		signal := func() { once.Do(func() { sent <- struct{}{} }) }
-		cb, err := p.e.registerCallback(t, attempts[i].ID, &tags)
+		var cb *callback
+		err := urlErr
+		if err == nil {
+			cb, err = p.e.registerCallback(t, attempts[i].ID, &tags)
+		}
 		if err != nil {
 			signal()
 			ch <- actions.Result{Err: err}
@@ -245,8 +250,11 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 // class, timing, the request's header names and the start of the response.
 func record(a *storage.Attempt, r actions.Result) {
 	a.Code, a.Duration, a.Error, a.ErrorClass, a.Tries = r.Code, r.Duration, r.Reason(), r.Class(), r.Tries
-	if errors.Is(r.Err, ErrNoCallbackServer) {
+	switch {
+	case errors.Is(r.Err, ErrNoCallbackServer):
 		a.ErrorClass = storage.ErrorCallback
+	case errors.Is(r.Err, errNoDynamicURL):
+		a.ErrorClass = errorDynamic
 	}
 	a.Status = storage.StatusOK
 	if !r.OK {
@@ -310,10 +318,15 @@ func (p *presser) led(j job, led device.LED) {
 
 // TestTarget runs a target once with sample tag values, as Blynk's Test
 // button does: the result is returned, not logged, no retries, no LED. An
-// async target gets a placeholder callback URL that nothing waits for.
+// async target gets a placeholder callback URL that nothing waits for; a
+// dynamic one goes where a press would (see withDynamicURL).
 func (e *Engine) TestTarget(ctx context.Context, t actions.Target) actions.Result {
 	tags := actions.Tags{Time: time.Now(), EID: storage.NewAttemptID(time.Now()), EType: actions.ETypeTest,
 		Name: "test", DeviceID: "test", Target: t.Name, Hostname: e.host}
+	t, err := e.withDynamicURL(t)
+	if err != nil {
+		return actions.Result{Err: err}
+	}
 	if t.Async.Enabled {
 		base := e.callbackBaseURL()
 		if base == "" {

@@ -57,6 +57,7 @@ func withoutIdentity(c Config) Config {
 	c.SerialPorts = nil
 	c.Devices = nil
 	c.Log = nil
+	c.Server = nil
 	return c
 }
 

@@ -175,6 +175,7 @@ func fullConfig(t *testing.T) engine.Config {
 				Async:   actions.Async{Enabled: true, Timeout: 300},
 				Retry:   actions.Retry{MaxTries: 3},
 				Signing: actions.Signing{Secret: "env:WEBHOOK_SECRET"},
+				Dynamic: actions.Dynamic{Enabled: true, Hosts: []string{"example.com", "*.example.com"}},
 			},
 			{
 				Name: "Digest form", Enabled: true, Method: "PUT", URL: "https://example.com/form",
@@ -200,6 +201,8 @@ func fullConfig(t *testing.T) engine.Config {
 					ClientSecret: "keyring:oauth-secret", Scopes: []string{"hooks.write", "read"}},
 			},
 			{Name: "Plain GET", Method: "GET", URL: "http://192.168.1.20/relay?on=1"},
+			// A dynamic target waits for the URL the REST API sets.
+			{Name: "Dynamic", Enabled: true, Method: "PUT", Dynamic: actions.Dynamic{Enabled: true}},
 			{Name: "Head check", Enabled: true, Method: "HEAD", URL: "http://example.com/alive"},
 			// A preset sends POST: a file written by hand may leave the method out.
 			{Name: "Slack", Enabled: true, URL: "https://hooks.slack.com/services/T0/B0/X",
@@ -240,6 +243,8 @@ func fullConfig(t *testing.T) engine.Config {
 			Pairs:    []engine.Pair{{ButtonDevice: "usb:1d34:000d:", Button: 1, LightDevice: "usb:27b8:01ed:2000ABCD", LightButton: 1}},
 		},
 		Log: &engine.LogSection{KeepDays: ptr(30), MaxAttempts: ptr[int64](100_000)},
+		Server: &engine.ServerSection{Port: ptr(9000), LAN: ptr(true), PublicURL: ptr("https://buttons.example.com"),
+			HTTPS: ptr(true), Inspector: ptr(true), InspectorKeep: ptr(200)},
 	}
 }
 
@@ -290,11 +295,22 @@ func TestSchemaAcceptsExportOfEveryField(t *testing.T) {
 			missing = append(missing, p)
 		}
 	}
+	if exported.Server != nil {
+		markSet(reflect.ValueOf(*exported.Server), "server.", seen)
+	}
+	for _, p := range leafPaths(reflect.TypeFor[engine.ServerSection](), "server.") {
+		if !seen[p] {
+			missing = append(missing, p)
+		}
+	}
 	if len(missing) > 0 {
 		t.Errorf("no exported target, binding, device or setting sets %s: extend fullConfig", strings.Join(missing, ", "))
 	}
 	if got := e.Settings().Log; got.KeepDays != 30 || got.MaxAttempts != 100_000 {
 		t.Errorf("imported log settings = %+v, want 30 days and 100000 attempts", got)
+	}
+	if got := e.Settings().Server; got.Port != 9000 || !got.Inspector || got.InspectorKeep != 200 {
+		t.Errorf("imported server settings = %+v, want port 9000, the inspector on, keeping 200", got)
 	}
 	if exported.SerialPorts != nil {
 		t.Errorf("the export has serial_ports %q: it writes devices.bh1 instead", exported.SerialPorts)
@@ -361,6 +377,10 @@ func TestSchemaAcceptsExportOfEveryField(t *testing.T) {
 		{"$defs/Log/properties/keep_days/default", engine.DefaultSettings().Log.KeepDays},
 		{"$defs/Log/properties/max_attempts/maximum", engine.MaxLogAttempts},
 		{"$defs/Log/properties/max_attempts/default", int(engine.DefaultSettings().Log.MaxAttempts)},
+		{"$defs/Server/properties/port/default", engine.DefaultServerPort},
+		{"$defs/Server/properties/inspector_keep/default", engine.DefaultInspectorKeep},
+		{"$defs/Server/properties/inspector_keep/maximum", engine.MaxInspectorKeep},
+		{"$defs/Dynamic/properties/hosts/maxItems", actions.MaxDynamicHosts},
 		{"properties/version/default", engine.ConfigVersion},
 		{"$defs/Debounce/properties/ms/maximum", engine.MaxDebounceMS},
 		{"$defs/Debounce/properties/button/maximum", engine.MaxButton},
@@ -483,6 +503,23 @@ var badDocs = []struct {
 	{"pair without light", `{"devices": {"pairs": [{"button_device": "serial:SIM-1", "button": 1}]}}`, "/devices/pairs/0", "devices.pairs[0].light_device: is empty"},
 	{"pair light LED 65", `{"devices": {"pairs": [{"button_device": "serial:SIM-1", "button": 1, "light_device": "usb:27b8:01ed:1", "light_button": 65}]}}`, "/devices/pairs/0/light_button", "devices.pairs[0].light_button"},
 	{"devices as a list", `{"devices": []}`, "/devices", "cannot unmarshal array"},
+	{"no url, not dynamic", `{"targets": [{"name": "Door", "method": "GET"}]}`, "/targets/0", "targets[0].url: is required"},
+	{"empty url, dynamic off", `{"targets": [{"name": "Door", "method": "GET", "url": "", "dynamic": {"enabled": false}}]}`, "/targets/0/url", "targets[0].url: is required"},
+	{"dynamic with an ftp url", `{"targets": [{"name": "Door", "method": "GET", "url": "ftp://x.example", "dynamic": {"enabled": true}}]}`, "/targets/0/url", "targets[0].url"},
+	{"dynamic host with a scheme", `{"targets": [{"name": "Door", "method": "GET", "dynamic": {"enabled": true, "hosts": ["https://x.example"]}}]}`, "/targets/0/dynamic/hosts/0", "targets[0].dynamic.hosts[0]"},
+	{"dynamic host with a port", `{"targets": [{"name": "Door", "method": "GET", "dynamic": {"enabled": true, "hosts": ["x.example:8080"]}}]}`, "/targets/0/dynamic/hosts/0", "targets[0].dynamic.hosts[0]"},
+	{"dynamic host wildcard inside", `{"targets": [{"name": "Door", "method": "GET", "dynamic": {"enabled": true, "hosts": ["a.*.example"]}}]}`, "/targets/0/dynamic/hosts/0", "targets[0].dynamic.hosts[0]"},
+	{"unknown dynamic field", `{"targets": [{"name": "Door", "method": "GET", "dynamic": {"enabled": true, "url": "https://x.example"}}]}`, "/targets/0/dynamic", `unknown field "url"`},
+	{"unknown server field", `{"server": {"host": "0.0.0.0"}}`, "/server", `unknown field "host"`},
+	{"server port 70000", `{"server": {"port": 70000}}`, "/server/port", "server.port: 70000 is not a port: give 1-65535"},
+	{"server port 0", `{"server": {"port": 0}}`, "/server/port", "server.port: 0 is not a port"},
+	{"inspector keeps 0", `{"server": {"inspector_keep": 0}}`, "/server/inspector_keep", "server.inspector_keep: 0 is out of range"},
+	{"inspector keeps 1001", `{"server": {"inspector_keep": 1001}}`, "/server/inspector_keep", "server.inspector_keep: 1001 is out of range"},
+	{"public url without scheme", `{"server": {"public_url": "buttons.example.com"}}`, "/server/public_url", "server.public_url"},
+	{"public url with a query", `{"server": {"public_url": "https://buttons.example.com/?a=1"}}`, "/server/public_url", "has a query or fragment"},
+	{"public url with a fragment", `{"server": {"public_url": "https://buttons.example.com/#x"}}`, "/server/public_url", "has a query or fragment"},
+	{"public url with a password", `{"server": {"public_url": "https://u:p@buttons.example.com/"}}`, "/server/public_url", "carries a user name or password"},
+	{"lan as text", `{"server": {"lan": "yes"}}`, "/server/lan", "cannot unmarshal string"},
 }
 
 // goodDocs are edge cases that both the schema and import accept: the
@@ -506,6 +543,14 @@ var goodDocs = []struct{ name, doc string }{
 	{"secret ref with colons", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "auth": {"kind": "bearer", "token": "keyring:a:b"}}]}`},
 	{"lower-case header", `{"targets": [{"name": "Door", "method": "DELETE", "url": "https://x.example", "headers": [{"key": "x-source", "value": ""}], "body": {"kind": "json", "json": "{}"}}]}`},
 	{"empty log section", `{"log": {}}`},
+	{"empty server section", `{"server": {}}`},
+	{"server section as export writes it", `{"server": {"port": 8735, "lan": false, "public_url": "", "https": false, "inspector": false, "inspector_keep": 50}}`},
+	{"server limits", `{"server": {"port": 65535, "inspector_keep": 1000, "public_url": "http://10.0.0.2:8080/bh/"}}`},
+	{"server lower limits", `{"server": {"port": 1, "inspector_keep": 1}}`},
+	{"dynamic without url", `{"targets": [{"name": "Door", "method": "POST", "dynamic": {"enabled": true}}]}`},
+	{"dynamic with an empty url", `{"targets": [{"name": "Door", "method": "POST", "url": "", "dynamic": {"enabled": true, "hosts": ["example.com", "*.example.com", "192.168.1.20", "::1", "my_host.lan"]}}]}`},
+	{"dynamic with a fallback url", `{"targets": [{"name": "Door", "method": "POST", "url": "https://x.example/<NAME>", "dynamic": {"enabled": true}}]}`},
+	{"dynamic off with hosts kept", `{"targets": [{"name": "Door", "method": "GET", "url": "https://x.example", "dynamic": {"enabled": false, "hosts": ["x.example"]}}]}`},
 	{"no log limits", `{"log": {"keep_days": 0, "max_attempts": 0}}`},
 	{"log limits at their maximum", `{"log": {"keep_days": 36500, "max_attempts": 100000000}}`},
 	{"a version 1 file", `{"version": 1, "targets": [], "bindings": [], "serial_ports": []}`},

@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strconv"
 
 	"github.com/buttonhook/buttonhook/storage"
 )
@@ -23,7 +25,8 @@ const idLog = "log"
 // They are stored with the config, so the window, `buttonhook run` and the
 // scripting commands all see the same.
 type Settings struct {
-	Log LogSettings `json:"log"`
+	Log    LogSettings    `json:"log"`
+	Server ServerSettings `json:"server"`
 }
 
 // LogSettings say which attempts the log keeps. An attempt is deleted when
@@ -38,10 +41,12 @@ type LogSettings struct {
 }
 
 // DefaultSettings are the settings of a new data directory: the log keeps 90
-// days of attempts (storage.DefaultRetention), of any number.
+// days of attempts (storage.DefaultRetention), of any number; the local
+// server listens on 127.0.0.1, port DefaultServerPort, over http, with the
+// inspector off.
 func DefaultSettings() Settings {
 	r := storage.DefaultRetention
-	return Settings{Log: LogSettings{KeepDays: r.Days, MaxAttempts: r.MaxAttempts}}
+	return Settings{Log: LogSettings{KeepDays: r.Days, MaxAttempts: r.MaxAttempts}, Server: defaultServerSettings()}
 }
 
 // Retention is what the log settings ask of the store.
@@ -100,6 +105,11 @@ func loadSettings(docs map[string][]byte) (Settings, error) {
 			return s, fmt.Errorf("read log settings: %w", err)
 		}
 	}
+	if d, ok := docs[idServer]; ok {
+		if err := json.Unmarshal(d, &s.Server); err != nil {
+			return s, fmt.Errorf("read server settings: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -107,10 +117,18 @@ func loadSettings(docs map[string][]byte) (Settings, error) {
 func (e *Engine) Settings() Settings { return e.Config().settings }
 
 // SetSettings validates s and saves it (every setting). A change to the log
-// settings takes effect at once, also while Run runs. Problems are reported
-// as an ImportError, with the paths of the config file ("log.keep_days").
+// settings takes effect at once, also while Run runs; any change publishes
+// ConfigChanged, on which the local server reads the server settings again.
+// Problems are reported as an ImportError, with the paths of the config
+// file ("log.keep_days", "server.port"). A zero s.Server, which is never
+// valid, leaves the server settings as they are (for a caller that sets the
+// log alone).
 func (e *Engine) SetSettings(s Settings) error {
-	return e.Import(Config{Version: ConfigVersion, Log: s.Log.section()})
+	c := Config{Version: ConfigVersion, Log: s.Log.section()}
+	if s.Server != (ServerSettings{}) {
+		c.Server = s.Server.section()
+	}
+	return e.Import(c)
 }
 
 // String shows the section as a file writes it, with "-" for a setting left
@@ -119,18 +137,18 @@ func (l *LogSection) String() string {
 	if l == nil {
 		return "<nil>"
 	}
-	show := func(p any) string {
-		switch v := p.(type) {
-		case *int:
-			if v != nil {
-				return fmt.Sprint(*v)
-			}
-		case *int64:
-			if v != nil {
-				return fmt.Sprint(*v)
-			}
-		}
+	return fmt.Sprintf("{keep_days:%s max_attempts:%s}", showSetting(l.KeepDays), showSetting(l.MaxAttempts))
+}
+
+// showSetting shows a section's field: its value, or "-" when it is left
+// out (a nil pointer).
+func showSetting(p any) string {
+	v := reflect.ValueOf(p)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return "-"
 	}
-	return fmt.Sprintf("{keep_days:%s max_attempts:%s}", show(l.KeepDays), show(l.MaxAttempts))
+	if s, ok := p.(*string); ok {
+		return strconv.Quote(*s)
+	}
+	return fmt.Sprint(v.Elem().Interface())
 }

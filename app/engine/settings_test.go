@@ -15,12 +15,14 @@ import (
 
 func TestSettingsDefaultSaveReloadAndExport(t *testing.T) {
 	e, db := newStoreEngine(t, Options{})
-	if got, want := e.Settings(), DefaultSettings(); got != want || want.Log.KeepDays != 90 || want.Log.MaxAttempts != 0 {
-		t.Fatalf("settings of a new directory = %+v, want %+v (90 days, any number)", got, want)
+	if got, want := e.Settings(), DefaultSettings(); got != want || want.Log.KeepDays != 90 || want.Log.MaxAttempts != 0 ||
+		want.Server != (ServerSettings{Port: 8735, InspectorKeep: 50}) {
+		t.Fatalf("settings of a new directory = %+v, want %+v (90 days, any number; port 8735 on 127.0.0.1, keeping 50)", got, want)
 	}
 	events, unsub := e.Subscribe(8)
 	defer unsub()
-	want := Settings{Log: LogSettings{KeepDays: 30, MaxAttempts: 100_000}}
+	want := Settings{Log: LogSettings{KeepDays: 30, MaxAttempts: 100_000},
+		Server: ServerSettings{Port: 9000, LAN: true, PublicURL: "https://buttons.example.com/bh", HTTPS: true, Inspector: true, InspectorKeep: 7}}
 	if err := e.SetSettings(want); err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +40,14 @@ func TestSettingsDefaultSaveReloadAndExport(t *testing.T) {
 		t.Errorf("after reopening: %+v, want %+v", got, want)
 	}
 
-	// The export carries the section; it round-trips.
+	// The export carries the sections; they round-trip.
 	data, err := json.Marshal(e.Export())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), `"log":{"keep_days":30,"max_attempts":100000}`) || !strings.Contains(string(data), fmt.Sprintf(`"version":%d`, ConfigVersion)) {
-		t.Errorf("export = %s, want version %d and the log section", data, ConfigVersion)
+	if !strings.Contains(string(data), `"log":{"keep_days":30,"max_attempts":100000}`) || !strings.Contains(string(data), fmt.Sprintf(`"version":%d`, ConfigVersion)) ||
+		!strings.Contains(string(data), `"server":{"port":9000,"lan":true,"public_url":"https://buttons.example.com/bh","https":true,"inspector":true,"inspector_keep":7}`) {
+		t.Errorf("export = %s, want version %d and the log and server sections", data, ConfigVersion)
 	}
 	var back Config
 	if err := json.Unmarshal(data, &back); err != nil {
@@ -57,8 +60,8 @@ func TestSettingsDefaultSaveReloadAndExport(t *testing.T) {
 	if got := other.Settings(); got != want {
 		t.Errorf("after importing the export: %+v, want %+v", got, want)
 	}
-	if e.Config().Log != nil {
-		t.Errorf("Config().Log = %+v, want nil (Settings holds them)", e.Config().Log)
+	if e.Config().Log != nil || e.Config().Server != nil {
+		t.Errorf("Config().Log = %+v, Server = %+v, want nil (Settings holds them)", e.Config().Log, e.Config().Server)
 	}
 }
 
@@ -79,11 +82,7 @@ func TestSettingsMergeOnImport(t *testing.T) {
 		{"the limits", `{"log": {"keep_days": 36500, "max_attempts": 100000000}}`, LogSettings{KeepDays: MaxKeepDays, MaxAttempts: MaxLogAttempts}},
 	}
 	for _, tt := range tests {
-		var c Config
-		if err := json.Unmarshal([]byte(tt.file), &c); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Import(c); err != nil {
+		if err := importFile(t, e, tt.file); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
 		}
@@ -91,6 +90,16 @@ func TestSettingsMergeOnImport(t *testing.T) {
 			t.Errorf("%s: settings %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// importFile imports a config file's text.
+func importFile(t *testing.T, e *Engine, file string) error {
+	t.Helper()
+	var c Config
+	if err := json.Unmarshal([]byte(file), &c); err != nil {
+		t.Fatal(err)
+	}
+	return e.Import(c)
 }
 
 func TestSettingsRefused(t *testing.T) {

@@ -62,10 +62,11 @@ func (e *Engine) UpdateTarget(t actions.Target) error {
 	return nil
 }
 
-// DeleteTarget deletes the target with the given ID or name and its
-// bindings, then the OS-keyring secrets it referred to that no other target
-// uses. A secret that cannot be deleted is reported as a notice; the target
-// is gone either way.
+// DeleteTarget deletes the target with the given ID or name, its bindings,
+// its dynamic URL and its place in API keys' scopes (a key that covered it
+// alone is revoked), then the OS-keyring secrets it referred to that no
+// other target uses. A secret that cannot be deleted is reported as a
+// notice; the target is gone either way.
 func (e *Engine) DeleteTarget(idOrName string) error {
 	e.cfgMu.Lock()
 	defer e.cfgMu.Unlock()
@@ -85,7 +86,8 @@ func (e *Engine) DeleteTarget(idOrName string) error {
 		}
 		return false
 	})
-	if err := e.store.ApplyConfig(changes); err != nil {
+	c, forget := c.forgetTarget(t.ID) // its dynamic URL, and it in API keys' scopes
+	if err := e.store.ApplyConfig(append(changes, forget...)); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
 	before := e.Config().Targets

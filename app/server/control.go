@@ -43,6 +43,9 @@ type Engine interface {
 	Test(ctx context.Context, name string) (actions.Result, error)
 	Fire(ctx context.Context, name string) (storage.Attempt, error)
 	DeleteTarget(idOrName string) error
+	CreateAPIKey(name string, targets []string, all bool) (string, engine.APIKey, error)
+	APIKeys() []engine.APIKey
+	RevokeAPIKey(idOrName string) error
 }
 
 // ControlHandler returns the control API over e.
@@ -120,6 +123,7 @@ func ControlHandler(e Engine) http.Handler {
 		}
 		writeJSON(w, a)
 	})
+	apiKeyRoutes(mux, e)
 	return mux
 }
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buttonhook/buttonhook/actions"
+	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/storage"
 )
 
@@ -55,7 +57,7 @@ func sampleTags(t actions.Target) actions.Tags {
 		Name: "button 1", DeviceID: "serial:SAMPLE", Target: t.Name, TargetID: t.ID, Hostname: host,
 		Counter: 1, CounterPress: 1}
 	if t.Async.Enabled {
-		tags.CallbackURL = "http://127.0.0.1:8080/callback/SAMPLE-TOKEN"
+		tags.CallbackURL = fmt.Sprintf("http://127.0.0.1:%d/callback/SAMPLE-TOKEN", engine.DefaultServerPort)
 	}
 	return tags
 }

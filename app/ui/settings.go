@@ -6,26 +6,44 @@ import (
 	"strconv"
 	"strings"
 
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buttonhook/buttonhook/app/engine"
 )
 
-// settingsEditor holds the fields of the Settings dialog: how long the
-// attempt log keeps attempts. Save applies them through the engine, which
-// trims the log at once.
+// settingsEditor holds the fields of the Settings dialog, in two tabs: how
+// long the attempt log keeps attempts, and the local server. Save applies
+// them through the engine, which trims the log at once; the server follows
+// by itself.
 type settingsEditor struct {
 	keepDays, maxAttempts *widget.Entry
+	server                *serverFields
+	tabs                  *container.AppTabs
 }
 
+// Tabs of the Settings dialog.
+const (
+	settingsLogTab = iota
+	settingsServerTab
+)
+
+// settingsEditor builds the dialog's fields; done closes it. While it is
+// open, the Local server tab shows the server's status as it changes.
 func (w *Window) settingsEditor(done func()) (*settingsEditor, *editor) {
 	cur := w.eng.Settings().Log
-	se := &settingsEditor{keepDays: widget.NewEntry(), maxAttempts: widget.NewEntry()}
+	se := &settingsEditor{keepDays: widget.NewEntry(), maxAttempts: widget.NewEntry(), server: w.newServerFields()}
 	se.keepDays.SetText(strconv.Itoa(cur.KeepDays))
 	se.keepDays.Validator = func(s string) error { _, err := parseKeepDays(s); return err }
 	se.maxAttempts.SetText(strconv.FormatInt(cur.MaxAttempts, 10))
 	se.maxAttempts.Validator = func(s string) error { _, err := parseMaxAttempts(s); return err }
 	note := newHint("Lowering a limit deletes the attempts beyond it at once; they cannot be brought back. The per-target counters are kept.")
+	stop := func() {}
+	if w.srv != nil {
+		stop = w.poll(serverPoll, se.server.refresh)
+	}
 	ed := newEditor([]*widget.FormItem{
 		{Text: "Keep days", Widget: se.keepDays, HintText: fmt.Sprintf("the log keeps the attempts of this many days (default %d); 0 keeps attempts of any age", engine.DefaultSettings().Log.KeepDays)},
 		{Text: "Max attempts", Widget: se.maxAttempts, HintText: "the log keeps at most this many attempts, the newest; 0 for no limit"},
@@ -38,22 +56,42 @@ func (w *Window) settingsEditor(done func()) (*settingsEditor, *editor) {
 		// The fields' checks are the engine's (the same limits), so what
 		// SetSettings refuses is a failure to save.
 		if err := w.eng.SetSettings(s); err != nil {
+			if strings.HasPrefix(problemText(err), "server.") {
+				se.tabs.SelectIndex(settingsServerTab)
+			}
 			return err
 		}
 		w.setStatus("Saved the settings: the log " + describeLog(s.Log) + ".")
 		return nil
-	}, done)
+	}, func() { stop(); done() })
+	// The log's form and the server's, in tabs above the editor's buttons.
+	se.tabs = container.NewAppTabs(
+		container.NewTabItem("Attempt log", container.NewPadded(ed.form)),
+		container.NewTabItem("Local server", capped(container.NewPadded(se.server.content), 500)),
+	)
+	buttons := container.NewHBox(ed.cancel, ed.save, layout.NewSpacer(),
+		widget.NewButtonWithIcon("API keys…", theme.AccountIcon(), w.showAPIKeys),
+		widget.NewButtonWithIcon("Request inspector…", theme.SearchIcon(), w.showInspector))
+	ed.content = container.NewBorder(nil, container.NewVBox(ed.problem, buttons), nil, nil, se.tabs)
 	return se, ed
 }
 
-// settings returns the settings the fields hold, or what is wrong with them.
+// settings returns the settings the fields hold, or what is wrong with
+// them, showing the tab of the first problem.
 func (se *settingsEditor) settings() (engine.Settings, error) {
 	days, err1 := parseKeepDays(se.keepDays.Text)
 	most, err2 := parseMaxAttempts(se.maxAttempts.Text)
-	if err := errors.Join(err1, err2); err != nil {
+	srv, err3 := se.server.read()
+	switch {
+	case err1 != nil || err2 != nil:
+		se.tabs.SelectIndex(settingsLogTab)
+	case err3 != nil:
+		se.tabs.SelectIndex(settingsServerTab)
+	}
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return engine.Settings{}, err
 	}
-	return engine.Settings{Log: engine.LogSettings{KeepDays: days, MaxAttempts: most}}, nil
+	return engine.Settings{Log: engine.LogSettings{KeepDays: days, MaxAttempts: most}, Server: srv}, nil
 }
 
 func parseKeepDays(s string) (int, error) {
@@ -93,5 +131,5 @@ func describeLog(l engine.LogSettings) string {
 
 // showSettings opens the Settings dialog.
 func (w *Window) showSettings() {
-	w.show("Settings", func(done func()) *editor { _, ed := w.settingsEditor(done); return ed }, 560)
+	w.show("Settings", func(done func()) *editor { _, ed := w.settingsEditor(done); return ed }, 640)
 }

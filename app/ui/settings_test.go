@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -131,5 +132,110 @@ func findLabels(o fyne.CanvasObject, out *[]string) {
 		for _, c := range test.WidgetRenderer(wd).Objects() {
 			findLabels(c, out)
 		}
+	}
+}
+
+func TestSettingsServerTabValidatesAndSaves(t *testing.T) {
+	w, e, l := newServerWindow(t)
+	closed := 0
+	se, ed := w.settingsEditor(func() { closed++ })
+	sf := se.server
+	port := e.Settings().Server.Port
+	if sf.port.Text != strconv.Itoa(port) || sf.keep.Text != "50" || sf.publicURL.Text != "" || sf.lan.Checked || sf.https.Checked || sf.inspector.Checked {
+		t.Fatalf("fields show port %q, keep %q, public URL %q, LAN %v, HTTPS %v, inspector %v; want the saved settings",
+			sf.port.Text, sf.keep.Text, sf.publicURL.Text, sf.lan.Checked, sf.https.Checked, sf.inspector.Checked)
+	}
+	waitUntil(t, "the server to say it is off because nothing needs it", sf.refresh, func() bool {
+		return strings.Contains(sf.status.Text, "○ Off: nothing needs it")
+	})
+	if !strings.Contains(sf.lanNote.Text, "Anyone on your network can then reach the async callbacks, the REST API") {
+		t.Errorf("the network option warns %q", sf.lanNote.Text)
+	}
+
+	saved := e.Settings()
+	tests := []struct {
+		port, public, keep string
+		want               string
+	}{
+		{"http", "", "50", `port: "http" is not a port number`},
+		{"0", "", "50", "port: 0 is not a port: give 1-65535"},
+		{"70000", "", "50", "port: 70000 is not a port"},
+		{"8735", "ftp://files.example.com", "50", "public URL: give an http(s) URL"},
+		{"8735", "buttons.example.com", "50", "public URL: give an http(s) URL"},
+		{"8735", "https://buttons.example.com/?a=1", "50", "public URL: give the base URL alone"},
+		{"8735", "https://me:pw@buttons.example.com", "50", "public URL: leave out the user name and password"},
+		{"8735", "", "0", "keep: give how many requests each inspector bin keeps, 1-1000"},
+		{"8735", "", "1001", "keep: give how many"},
+	}
+	for _, tt := range tests {
+		se.tabs.SelectIndex(settingsLogTab)
+		sf.port.SetText(tt.port)
+		sf.publicURL.SetText(tt.public)
+		sf.keep.SetText(tt.keep)
+		if sf.port.Validate() == nil && sf.publicURL.Validate() == nil && sf.keep.Validate() == nil {
+			t.Errorf("%+v: every field's validator passes", tt)
+		}
+		test.Tap(ed.save)
+		if closed != 0 || !strings.Contains(ed.problem.Text, tt.want) {
+			t.Errorf("%+v: closed %d, problem %q; want the dialog open saying %q", tt, closed, ed.problem.Text, tt.want)
+		}
+		if se.tabs.SelectedIndex() != settingsServerTab {
+			t.Errorf("%+v: the problem did not show the Local server tab", tt)
+		}
+		if got := e.Settings(); got != saved {
+			t.Fatalf("%+v: a refused save changed the settings to %+v", tt, got)
+		}
+	}
+
+	// Saved with HTTPS and the inspector on, the server runs (the inspector
+	// needs it), callbacks go to the public URL, and the fingerprint shows.
+	sf.port.SetText(strconv.Itoa(port))
+	sf.publicURL.SetText(" https://buttons.example.com/ ")
+	sf.keep.SetText("7")
+	sf.https.SetChecked(true)
+	sf.inspector.SetChecked(true)
+	test.Tap(ed.save)
+	if closed != 1 {
+		t.Fatalf("a good save closed the dialog %d times; problem %q", closed, ed.problem.Text)
+	}
+	want := engine.ServerSettings{Port: port, PublicURL: "https://buttons.example.com", HTTPS: true, Inspector: true, InspectorKeep: 7}
+	if got := e.Settings().Server; got != want {
+		t.Errorf("server settings after save = %+v, want %+v", got, want)
+	}
+	se, _ = w.settingsEditor(func() {})
+	sf = se.server
+	waitUntil(t, "the server to run with HTTPS", sf.refresh, func() bool { return sf.fingerprintBox.Visible() })
+	if want := "Running at https://buttons.example.com since"; !strings.Contains(sf.status.Text, want) || sf.status.Importance != widget.SuccessImportance {
+		t.Errorf("status = %q (importance %v), want it to say %q", sf.status.Text, sf.status.Importance, want)
+	}
+	fp := l.Status().Fingerprint
+	if len(fp) != 95 || sf.fingerprint.text.Text != fp {
+		t.Errorf("fingerprint shown %q, server's %q", sf.fingerprint.text.Text, fp)
+	}
+	test.Tap(sf.fingerprint.copy)
+	if got := w.app.Clipboard().Content(); got != fp {
+		t.Errorf("Copy put %q on the clipboard, want the fingerprint", got)
+	}
+
+	// A port in use: the status says so, and what to do.
+	se, ed = w.settingsEditor(func() {})
+	sf = se.server
+	sf.port.SetText(strconv.Itoa(loopbackPort(t, true)))
+	sf.https.SetChecked(false)
+	test.Tap(ed.save)
+	waitUntil(t, "the server to fail", sf.refresh, func() bool { return sf.status.Importance == widget.DangerImportance })
+	if want := "is in use by another program: choose another port"; !strings.Contains(sf.status.Text, want) {
+		t.Errorf("status = %q, want it to say %q", sf.status.Text, want)
+	}
+	if sf.fingerprintBox.Visible() {
+		t.Error("a failed server still shows a fingerprint")
+	}
+}
+
+func TestSettingsWithoutServer(t *testing.T) {
+	w, _ := newWindow(t)
+	se, _ := w.settingsEditor(func() {})
+	if want := "No local server runs with this window."; se.server.status.Text != want {
+		t.Errorf("status = %q, want %q", se.server.status.Text, want)
 	}
 }

@@ -33,6 +33,7 @@ type targetEditor struct {
 	auth  *authEditor
 	tr    *transportEditor
 	resp  *responseEditor
+	dyn   *dynamicEditor
 	prev  *previewPane
 	tabs  *container.AppTabs
 	ready bool // set once the fields hold the target: changes before are the editor's own
@@ -46,6 +47,9 @@ type targetEditor struct {
 	// saving counts the goroutines that write the keyring, so that tests
 	// can wait for them.
 	saving sync.WaitGroup
+	// server is the local server's state last shown, to show its problems
+	// again when it changes.
+	server string
 }
 
 // Tab indexes, for problems to show the tab of their field.
@@ -56,21 +60,27 @@ const (
 	tabTransport
 	tabResponse
 	tabAdvanced
+	tabDynamic
 	tabPreview
 )
 
 // newTargetEditor makes an editor for orig, or for a new target when orig
-// is nil. done closes its dialog.
+// is nil. done closes its dialog. While it is open, it follows the local
+// server's state.
 func (w *Window) newTargetEditor(orig *actions.Target, done func()) *targetEditor {
+	stopPoll, hide := func() {}, done
+	done = func() { stopPoll(); hide() }
 	te := &targetEditor{w: w, orig: orig, key: newSecretKey(), done: done}
+	id := ""
 	if orig != nil && orig.ID != "" {
-		te.key = orig.ID
+		te.key, id = orig.ID, orig.ID
 	}
 	hasStore := w.secrets != nil
 	te.req = newRequestEditor(w.Window, te.changed)
 	te.auth = newAuthEditor(hasStore, te.changed)
 	te.tr = newTransportEditor(w.Window, te.fetchURL, te.changed)
 	te.resp = newResponseEditor(hasStore, te.changed)
+	te.dyn = w.newDynamicEditor(id, te.changed)
 	te.prev = newPreviewPane(func() actions.Target { t, _, _ := te.read(); return t }, w.app.Clipboard())
 	te.tabs = container.NewAppTabs(
 		container.NewTabItem("General", te.req.general),
@@ -79,6 +89,7 @@ func (w *Window) newTargetEditor(orig *actions.Target, done func()) *targetEdito
 		container.NewTabItem("Transport", container.NewVScroll(container.NewPadded(te.tr.content))),
 		container.NewTabItem("Response", te.resp.response),
 		container.NewTabItem("Advanced", te.resp.advanced),
+		container.NewTabItem("Dynamic URL", te.dyn.content),
 		container.NewTabItem("Preview", te.prev.content),
 	)
 	te.tabs.OnSelected = func(ti *container.TabItem) {
@@ -112,11 +123,26 @@ func (w *Window) newTargetEditor(orig *actions.Target, done func()) *targetEdito
 		te.auth.set(orig.Auth)
 		te.tr.set(*orig)
 		te.resp.set(*orig)
+		te.dyn.set(*orig)
 		te.req.nameRow.setHint("Renaming keeps the target's bindings, secrets and log.")
 	}
 	te.ready = true
 	te.changed()
+	if w.srv != nil {
+		stopPoll = w.poll(serverPoll, te.serverChanged)
+	}
 	return te
+}
+
+// serverChanged shows the server's state again: the Dynamic URL tab, and
+// the warnings when the state changed.
+func (te *targetEditor) serverChanged() {
+	t, _, _ := te.read()
+	te.dyn.refresh(t)
+	if st, _ := te.w.serverStatus(); st.State+st.Error != te.server {
+		te.server = st.State + st.Error
+		te.changed()
+	}
 }
 
 // changed shows the warnings of the target as the fields now hold it.
@@ -125,8 +151,13 @@ func (te *targetEditor) changed() {
 		return
 	}
 	t, _, _ := te.read()
+	te.dyn.refresh(t)
+	ws := t.Warnings()
+	if p := te.w.serverProblem(t, te.orig != nil && needsServer(*te.orig)); p != "" {
+		ws = append(ws, p)
+	}
 	text := ""
-	if ws := t.Warnings(); len(ws) > 0 {
+	if len(ws) > 0 {
 		text = "⚠ " + strings.Join(ws, "\n⚠ ")
 	}
 	if text == te.warnings.Text && (text != "") == te.warnings.Visible() {
@@ -163,6 +194,7 @@ func (te *targetEditor) read() (actions.Target, []secretWrite, []string) {
 		t = actions.Target{ID: te.orig.ID, Created: te.orig.Created, Updated: te.orig.Updated, Version: te.orig.Version}
 	}
 	te.req.read(&t)
+	te.dyn.read(&t)
 	problems := te.tr.read(&t)
 	problems = append(problems, te.resp.read(&t)...)
 	var writes []secretWrite
@@ -338,6 +370,8 @@ func fieldTab(problem string) int {
 		return tabResponse
 	case "retry", "async", "signing":
 		return tabAdvanced
+	case "dynamic":
+		return tabDynamic
 	}
 	return -1
 }

@@ -39,6 +39,8 @@ type Engine interface {
 	TestTarget(ctx context.Context, t actions.Target) actions.Result
 	Settings() engine.Settings
 	SetSettings(engine.Settings) error
+	ServerEngine // API keys and dynamic URLs (server.go)
+	DeviceEngine // the devices settings (devices.go)
 }
 
 // Window is Buttonhook's main window.
@@ -47,6 +49,7 @@ type Window struct {
 	app     fyne.App
 	eng     Engine
 	secrets SecretStore // nil: secrets come from environment variables only
+	srv     Server      // nil: no local server (tests)
 
 	sched *scheduler // shared with the log view
 
@@ -84,7 +87,9 @@ func New(a fyne.App, e Engine) *Window {
 		widget.NewButtonWithIcon("New target", theme.ContentAddIcon(), func() { w.showTargetEditor(nil) }),
 		widget.NewButtonWithIcon("New binding", theme.MediaPlayIcon(), func() { w.showBindingEditor() }),
 		widget.NewButtonWithIcon("Add serial port", theme.ComputerIcon(), func() { w.showPortEditor() }),
+		widget.NewButtonWithIcon("Devices", theme.ComputerIcon(), func() { w.showDevices() }),
 		widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), w.showSettings),
+		widget.NewButtonWithIcon("Inspector", theme.SearchIcon(), w.showInspector),
 	)
 	left := container.NewVSplit(
 		widget.NewCard("Devices", "", w.deviceList),

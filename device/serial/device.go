@@ -159,7 +159,8 @@ func (d *Device) Stats() Stats {
 }
 
 // Run reads the device and calls edge, from this goroutine, for every D and
-// U line, with the time the line was read. It records HELLO lines and
+// U line, with the time the line was received (lines that came in one read
+// have one time). It records HELLO lines and
 // counts malformed and ERR lines. It returns nil at once when ctx is done
 // (the port stays open, for the LEDs to be turned off) or when Close
 // interrupts it, and an error wrapping device.ErrGone when the port fails
@@ -173,7 +174,7 @@ func (d *Device) Run(ctx context.Context, edge func(device.Edge)) error {
 		if err == nil && line == nil {
 			return true, nil
 		}
-		now := time.Now()
+		now := d.lr.receivedAt()
 		m, ok := d.receive(line, err)
 		switch {
 		case !ok:

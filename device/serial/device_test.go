@@ -481,3 +481,47 @@ func TestMalformedLoggedThenCounted(t *testing.T) {
 		}
 	})
 }
+
+// TestEdgesOfOneReadShareTheirTime sends a bouncing press as a device
+// does, four edges in one burst, and handles each edge slowly (a loaded
+// host): the edges carry the time they were received, one time for the
+// burst, so that the host's debounce sees them as close as they were. A
+// line completed by a later read has that read's time.
+func TestEdgesOfOneReadShareTheirTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, p := identified(t, testHello)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var edges []device.Edge
+		done := make(chan error, 1)
+		go func() {
+			done <- d.Run(ctx, func(e device.Edge) {
+				edges = append(edges, e)
+				time.Sleep(30 * time.Millisecond) // longer than a debounce window
+			})
+		}()
+		sent := time.Now()
+		p.send("D 1\nU 1\nD 1\nU 1\nD")
+		synctest.Wait()
+		time.Sleep(time.Second)
+		completed := time.Now()
+		p.send(" 2\n")
+		synctest.Wait()
+		time.Sleep(time.Second)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if len(edges) != 5 {
+			t.Fatalf("edges = %+v, want 5", edges)
+		}
+		for i, e := range edges[:4] {
+			if !e.Time.Equal(sent) {
+				t.Errorf("edge %d of the burst at %v after it was sent, want at once", i, e.Time.Sub(sent))
+			}
+		}
+		if e := edges[4]; e.Button != 2 || !e.Time.Equal(completed) {
+			t.Errorf("edge of the split line = %+v at %v, want button 2 at the time its end came", e, e.Time.Sub(sent))
+		}
+	})
+}

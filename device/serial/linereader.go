@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"time"
 )
 
 // errLinesTooLong reports a received line longer than MaxLinesLine bytes
@@ -41,10 +42,11 @@ type LineReader struct {
 	r          io.Reader
 	f          lineFormat
 	buf        []byte
-	start, end int   // buf[start:end] is unread
-	scanned    int   // buf[start:start+scanned] holds no line ending
-	discarding bool  // inside a line that was too long
-	err        error // from the last Read, returned once the buffer is used up
+	start, end int       // buf[start:end] is unread
+	scanned    int       // buf[start:start+scanned] holds no line ending
+	discarding bool      // inside a line that was too long
+	err        error     // from the last Read, returned once the buffer is used up
+	readAt     time.Time // when the last Read that returned bytes returned
 }
 
 // NewLineReader returns a LineReader reading BH1 lines from r.
@@ -80,6 +82,9 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 			lr.start = 0
 		}
 		n, err := lr.r.Read(lr.buf[lr.end:])
+		if n > 0 {
+			lr.readAt = time.Now()
+		}
 		lr.end += n
 		lr.err = err
 		if n == 0 && err == nil {
@@ -87,6 +92,11 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 		}
 	}
 }
+
+// receivedAt returns when the line ReadLine last returned was received:
+// when the Read that completed it returned. Lines that arrived in one read
+// arrived together, however long they take to handle.
+func (lr *LineReader) receivedAt() time.Time { return lr.readAt }
 
 // next takes a line (or an over-long report) from the buffer; ok is false
 // when the buffer needs more bytes.

@@ -104,7 +104,7 @@ func (d *LinesDevice) Run(ctx context.Context, edge func(device.Edge)) error {
 		case line == nil:
 			return true, nil
 		}
-		d.receive(line, time.Now(), edge)
+		d.receive(line, d.lr.receivedAt(), edge)
 		return false, nil
 	})
 }

@@ -250,6 +250,20 @@ func (b *Button) Up(n int) error {
 	return b.writeLine(serial.FormatEdge(n, false))
 }
 
+// Bounce reports button n going down (true) and up (false) as downs says,
+// in one write: the edges of a bouncing contact, which reach the host
+// together.
+func (b *Button) Bounce(n int, downs ...bool) error {
+	if err := b.checkButton(n); err != nil {
+		return err
+	}
+	var burst []byte
+	for _, down := range downs {
+		burst = append(burst, serial.FormatEdge(n, down)+"\n"...)
+	}
+	return b.SendRaw(burst)
+}
+
 // Press presses button n for PressDuration; see PressFor.
 func (b *Button) Press(n int) error { return b.PressFor(n, PressDuration) }
 

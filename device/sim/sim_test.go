@@ -167,6 +167,7 @@ func TestEdges(t *testing.T) {
 		{func() error { return b.Down(2) }, []string{"D 2\n"}},
 		{func() error { return b.Up(2) }, []string{"U 2\n"}},
 		{func() error { return b.Press(1) }, []string{"D 1\n", "U 1\n"}},
+		{func() error { return b.Bounce(2, true, false, true) }, []string{"D 2\n", "U 2\n", "D 2\n"}},
 	}
 	for i, s := range steps {
 		if err := s.do(); err != nil {
@@ -181,6 +182,9 @@ func TestEdges(t *testing.T) {
 	for _, n := range []int{0, 3, -1} {
 		if err := b.Down(n); err == nil {
 			t.Errorf("Down(%d) on a 2-button board = nil; want an error", n)
+		}
+		if err := b.Bounce(n, true); err == nil {
+			t.Errorf("Bounce(%d) on a 2-button board = nil; want an error", n)
 		}
 	}
 }

@@ -123,15 +123,15 @@ func lookup(vid, pid uint16) (model, bool) {
 
 // Found is a supported device attached to the USB bus.
 type Found struct {
-	Model string // Model.Name
-	VID   string // four lowercase hex digits, "0fc5"
-	PID   string // four lowercase hex digits, "b080"
+	Model string `json:"model"` // Model.Name
+	VID   string `json:"vid"`   // four lowercase hex digits, "0fc5"
+	PID   string `json:"pid"`   // four lowercase hex digits, "b080"
 	// Bus and Address locate the device now; the address changes when it
 	// is plugged in again.
-	Bus     int
-	Address int
-	Buttons int
-	Colors  []device.Color
+	Bus     int            `json:"bus"`
+	Address int            `json:"address"`
+	Buttons int            `json:"buttons"`
+	Colors  []device.Color `json:"colors"`
 }
 
 // found describes an attached device of model m.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package bh1test
 
 import (

@@ -1,0 +1,145 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buttonhook/buttonhook/app/engine"
+	"github.com/buttonhook/buttonhook/app/server"
+)
+
+// lanWarning is what listening on the local network means.
+const lanWarning = "⚠ Anyone on your network can then reach the async callbacks, the REST API (which still needs an API key) " +
+	"and the request inspector. Turn it on only on a network you trust."
+
+// serverFields are the Local server tab of the Settings dialog: where the
+// local server listens, and its live status. The server follows the saved
+// settings by itself.
+type serverFields struct {
+	w                     *Window
+	port, publicURL, keep *widget.Entry
+	lan, https, inspector *widget.Check
+	lanNote               *widget.Label
+	status                *widget.Label
+	fingerprint           *copyable
+	fingerprintBox        *fyne.Container
+	content               fyne.CanvasObject
+}
+
+func (w *Window) newServerFields() *serverFields {
+	cur := w.eng.Settings().Server
+	sf := &serverFields{w: w, port: widget.NewEntry(), publicURL: widget.NewEntry(), keep: widget.NewEntry(), fingerprint: w.newCopyable()}
+	sf.port.SetText(strconv.Itoa(cur.Port))
+	sf.port.Validator = func(s string) error { _, err := parsePort(s); return err }
+	sf.publicURL.SetText(cur.PublicURL)
+	sf.publicURL.SetPlaceHolder("https://buttons.example.com")
+	sf.publicURL.Validator = checkPublicURL
+	sf.keep.SetText(strconv.Itoa(cur.InspectorKeep))
+	sf.keep.Validator = func(s string) error { _, err := parseInspectorKeep(s); return err }
+	sf.lanNote = newHint(lanWarning)
+	sf.lanNote.Importance = widget.WarningImportance
+	sf.lan = widget.NewCheck("Listen on the local network (not only this computer)", nil)
+	sf.lan.SetChecked(cur.LAN)
+	sf.https = widget.NewCheck("Serve HTTPS with a self-signed certificate", nil)
+	sf.https.SetChecked(cur.HTTPS)
+	sf.inspector = widget.NewCheck("Record what is sent to /inspect/…", nil)
+	sf.inspector.SetChecked(cur.Inspector)
+	sf.status = widget.NewLabel("")
+	sf.status.Wrapping = fyne.TextWrapWord
+
+	sf.fingerprint.text.SizeName = theme.SizeNameCaptionText
+	fpHint := newHint("The certificate's SHA-256 fingerprint, for the other side to pin.")
+	sf.fingerprintBox = container.New(layout.NewCustomPaddedVBoxLayout(0), sf.fingerprint.box, fpHint)
+	sf.fingerprintBox.Hide()
+	form := widget.NewForm(
+		&widget.FormItem{Text: "Status", Widget: sf.status},
+		&widget.FormItem{Text: "Port", Widget: sf.port, HintText: fmt.Sprintf("default %d", engine.DefaultServerPort)},
+		&widget.FormItem{Text: "Network", Widget: container.New(layout.NewCustomPaddedVBoxLayout(0), sf.lan, sf.lanNote)},
+		&widget.FormItem{Text: "Public URL", Widget: sf.publicURL, HintText: "optional: the base URL of a reverse proxy or tunnel that reaches this server"},
+		&widget.FormItem{Text: "HTTPS", Widget: container.New(layout.NewCustomPaddedVBoxLayout(0), sf.https, sf.fingerprintBox)},
+		&widget.FormItem{Text: "Inspector", Widget: sf.inspector},
+		&widget.FormItem{Text: "Requests kept", Widget: sf.keep, HintText: fmt.Sprintf("per inspector bin, the newest (1-%d)", engine.MaxInspectorKeep)},
+	)
+	sf.content = form
+	sf.refresh()
+	return sf
+}
+
+// refresh shows the server's status as it is now.
+func (sf *serverFields) refresh() {
+	st, ok := sf.w.serverStatus()
+	text, imp := describeServer(st, ok)
+	if text != sf.status.Text || imp != sf.status.Importance {
+		sf.status.Importance = imp
+		sf.status.SetText(text)
+	}
+	fp := ""
+	if st.State == server.StateRunning {
+		fp = st.Fingerprint
+	}
+	sf.fingerprint.set(fp)
+	if (fp != "") != sf.fingerprintBox.Visible() {
+		sf.fingerprintBox.Hidden = fp == ""
+		sf.content.Refresh()
+	}
+}
+
+// read returns the server settings the fields hold, or what is wrong with
+// them.
+func (sf *serverFields) read() (engine.ServerSettings, error) {
+	port, err1 := parsePort(sf.port.Text)
+	keep, err2 := parseInspectorKeep(sf.keep.Text)
+	err3 := checkPublicURL(sf.publicURL.Text)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return engine.ServerSettings{}, err
+	}
+	return engine.ServerSettings{Port: port, LAN: sf.lan.Checked, PublicURL: strings.TrimSpace(sf.publicURL.Text),
+		HTTPS: sf.https.Checked, Inspector: sf.inspector.Checked, InspectorKeep: keep}, nil
+}
+
+func parsePort(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("port: %q is not a port number: give 1-65535 (default %d)", s, engine.DefaultServerPort)
+	case n < 1 || n > 65535:
+		return 0, fmt.Errorf("port: %d is not a port: give 1-65535 (default %d)", n, engine.DefaultServerPort)
+	}
+	return n, nil
+}
+
+func parseInspectorKeep(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > engine.MaxInspectorKeep {
+		return 0, fmt.Errorf("keep: give how many requests each inspector bin keeps, 1-%d", engine.MaxInspectorKeep)
+	}
+	return n, nil
+}
+
+// checkPublicURL checks the public base URL as the engine will: empty, or
+// an absolute http(s) URL with no query, fragment or credentials.
+func checkPublicURL(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return errors.New("public URL: give an http(s) URL like https://buttons.example.com")
+	case u.RawQuery != "" || u.ForceQuery || strings.Contains(s, "#"):
+		return errors.New("public URL: give the base URL alone, without a query or fragment")
+	case u.User != nil:
+		return errors.New("public URL: leave out the user name and password")
+	}
+	return nil
+}
