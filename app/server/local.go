@@ -112,7 +112,7 @@ func (l *Local) Status() Status {
 func (l *Local) setStatus(s Status) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if s.State != l.status.State || s.Addr != l.status.Addr || s.Error != l.status.Error {
+	if s.State != l.status.State || s.Addr != l.status.Addr || s.URL != l.status.URL || s.Error != l.status.Error {
 		s.Since = time.Now()
 	} else {
 		s.Since = l.status.Since

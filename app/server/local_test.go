@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -613,4 +615,40 @@ func (rw rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	req.URL, _ = req.URL.Parse(rw.base + u.RequestURI())
 	req.Host = ""
 	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestRequestLogIsRedacted(t *testing.T) {
+	r := newLocalRig(t, engine.Config{})
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rt := &routes{e: r.e, insp: r.l.insp, inspOn: func() bool { return true }, limiter: newLimiter()}
+	h := guard(rt.handler(), newHostGuard(), log)
+	token := r.e.Callbacks().Register("attempt-1")
+	defer r.e.Callbacks().Cancel(token)
+	for _, target := range []string{"/callback/" + token + "?status=ok&message=s3cret-msg", "/inspect/demo?token=s3cret-q"} {
+		req := httptest.NewRequest("POST", "http://127.0.0.1"+target, strings.NewReader("body-s3cret"))
+		req.Header.Set("Authorization", "Bearer s3cret-key")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "path=/callback/REDACTED") || !strings.Contains(out, "path=/inspect/demo") {
+		t.Errorf("request log lacks the requests:\n%s", out)
+	}
+	for _, secret := range []string{token[16:], "s3cret"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("request log shows %q:\n%s", secret, out)
+		}
+	}
+}
+
+// syncWriter serialises writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
