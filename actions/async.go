@@ -26,6 +26,9 @@ var (
 	ErrCallbackUnknown = errors.New("no attempt is waiting for this callback (wrong or expired token)") // 404
 	ErrCallbackUsed    = errors.New("this callback was already used")                                   // 410
 	ErrCallbackTimeout = errors.New("no callback")                                                      // the attempt failed
+	// ErrCallbackExpired: the token is right, but its attempt stopped
+	// waiting (timed out). It is an ErrCallbackUnknown too (404).
+	ErrCallbackExpired = fmt.Errorf("%w: its attempt stopped waiting", ErrCallbackUnknown)
 )
 
 // CallbackResult is what the server reported on the callback URL.
@@ -101,6 +104,7 @@ type pendingCallback struct {
 	attempt string
 	done    chan CallbackResult // buffered 1: the result, once
 	used    bool
+	expired bool // its attempt stopped waiting
 }
 
 // NewCallbacks returns an empty registry.
@@ -146,6 +150,9 @@ func (c *Callbacks) Complete(token string, r CallbackResult) (attemptID string, 
 	if p == nil || subtle.ConstantTimeCompare(p.secret, secret) != 1 {
 		return "", ErrCallbackUnknown
 	}
+	if p.expired {
+		return "", ErrCallbackExpired
+	}
 	if p.used {
 		return "", ErrCallbackUsed
 	}
@@ -157,8 +164,9 @@ func (c *Callbacks) Complete(token string, r CallbackResult) (attemptID string, 
 // Wait waits for the token's callback for at most timeout (or until ctx is
 // done). After the callback the token is used up: a second call gets
 // ErrCallbackUsed for a while (usedTokenMemory), then ErrCallbackUnknown.
-// After the timeout the token has expired and is forgotten at once: a late
-// callback gets ErrCallbackUnknown, as for a token that never existed.
+// After the timeout the token has expired: a late callback gets
+// ErrCallbackExpired (an ErrCallbackUnknown) for a while, then
+// ErrCallbackUnknown.
 func (c *Callbacks) Wait(ctx context.Context, token string, timeout time.Duration) (CallbackResult, error) {
 	id, _, _ := splitToken(token)
 	c.mu.Lock()
@@ -178,12 +186,10 @@ func (c *Callbacks) Wait(ctx context.Context, token string, timeout time.Duratio
 	}
 	c.mu.Lock()
 	arrived := p.used // just now: Complete sent the result under the lock
-	if !arrived {
-		delete(c.pending, id)
-	}
+	p.expired = !arrived
 	c.mu.Unlock()
+	c.forgetLater(id)
 	if arrived {
-		c.forgetLater(id)
 		return <-p.done, nil
 	}
 	if ctx.Err() != nil {
@@ -200,7 +206,7 @@ func (c *Callbacks) Cancel(token string) {
 	c.mu.Unlock()
 }
 
-// usedTokenMemory is how long a used token answers ErrCallbackUsed.
+// usedTokenMemory is how long a used or expired token is remembered.
 const usedTokenMemory = 10 * time.Minute
 
 func (c *Callbacks) forgetLater(id string) {

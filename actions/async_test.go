@@ -55,11 +55,16 @@ func TestCallbackTimeoutAndForgery(t *testing.T) {
 		if !errors.Is(err, ErrCallbackTimeout) || time.Since(start) != 60*time.Second {
 			t.Fatalf("Wait = %v after %v, want ErrCallbackTimeout after 60s", err, time.Since(start))
 		}
-		if _, err := c.Complete(tok, CallbackResult{OK: true}); !errors.Is(err, ErrCallbackUnknown) {
-			t.Errorf("late Complete = %v, want ErrCallbackUnknown (404: expired)", err)
+		if _, err := c.Complete(tok, CallbackResult{OK: true}); !errors.Is(err, ErrCallbackExpired) || !errors.Is(err, ErrCallbackUnknown) {
+			t.Errorf("late Complete = %v, want ErrCallbackExpired (404)", err)
 		}
+		if _, err := c.Complete(forged, CallbackResult{OK: true}); errors.Is(err, ErrCallbackExpired) || !errors.Is(err, ErrCallbackUnknown) {
+			t.Errorf("forged late Complete = %v, want ErrCallbackUnknown, not expired", err)
+		}
+		time.Sleep(usedTokenMemory + time.Second)
+		synctest.Wait()
 		if n := c.Len(); n != 0 {
-			t.Errorf("registry holds %d tokens after the timeout, want 0", n)
+			t.Errorf("registry holds %d tokens %v after the timeout, want 0", n, usedTokenMemory)
 		}
 	})
 }

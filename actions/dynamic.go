@@ -129,12 +129,12 @@ func secretParam(key string) bool {
 // limit, https for a TLS policy or a chat preset), with no tag in its host,
 // and on a host t allows.
 //
-// Secrets must not go to a host they were not meant for. When t carries a
-// secret (SecretCarriers), the host must match t.Dynamic.Hosts or, when
-// that is empty, be the host of t's own URL (when that is empty too,
-// nothing is allowed until hosts are listed); and a target whose own URL is
-// https is not sent to an http one. Without secrets, a non-empty
-// Dynamic.Hosts still restricts the host.
+// Nothing a target sends may go to a host it was not meant for: not its
+// secrets, and not its body, headers, files or callback URL either, which
+// may hold anything. So the host must match t.Dynamic.Hosts or, when that
+// is empty, be the host of t's own URL; when that is empty too, nothing is
+// allowed until hosts are listed. And a target that sends a secret
+// (SecretCarriers) is only sent to https URLs, or http on loopback.
 func (t Target) CheckDynamicURL(raw string) error {
 	if err := validateURL(raw); err != nil {
 		return fmt.Errorf("the URL %v", err)
@@ -160,22 +160,17 @@ func (t Target) CheckDynamicURL(raw string) error {
 		if !t.Dynamic.allows(host) {
 			return fmt.Errorf("the host %s is not one target %q allows (%s): use one of them, or add it to the target's dynamic hosts in Buttonhook", host, t.Name, strings.Join(t.Dynamic.Hosts, ", "))
 		}
-	}
-	carriers := t.SecretCarriers()
-	if len(carriers) == 0 {
-		return nil
-	}
-	own, _ := url.Parse(expandSample(t.URL))
-	if len(t.Dynamic.Hosts) == 0 {
+	} else {
+		own, _ := url.Parse(expandSample(t.URL))
 		switch {
 		case t.URL == "" || own == nil || own.Hostname() == "":
-			return fmt.Errorf("target %q sends secrets (%s) and lists no hosts its URL may be set to: list the allowed hosts in the target's dynamic hosts in Buttonhook", t.Name, strings.Join(carriers, ", "))
+			return fmt.Errorf("target %q lists no hosts its URL may be set to, and has no URL of its own: list the allowed hosts in the target's dynamic hosts in Buttonhook", t.Name)
 		case normalHost(own.Hostname()) != normalHost(host):
-			return fmt.Errorf("target %q sends secrets (%s), so its URL may only be set to its own host, %s: use that host, or list the allowed hosts in the target's dynamic hosts in Buttonhook", t.Name, strings.Join(carriers, ", "), own.Hostname())
+			return fmt.Errorf("target %q may only be set to URLs on its own host, %s: use that host, or list the allowed hosts in the target's dynamic hosts in Buttonhook", t.Name, own.Hostname())
 		}
 	}
-	if own != nil && own.Scheme == "https" && u.Scheme != "https" {
-		return fmt.Errorf("target %q sends secrets (%s) over https: its URL may not be set to an http:// URL, which would send them unencrypted", t.Name, strings.Join(carriers, ", "))
+	if carriers := t.SecretCarriers(); len(carriers) > 0 && u.Scheme != "https" && !isLoopback(host) {
+		return fmt.Errorf("target %q sends secrets (%s): its URL must be https://, so that they are not sent unencrypted", t.Name, strings.Join(carriers, ", "))
 	}
 	return nil
 }

@@ -80,18 +80,29 @@ func TestCheckDynamicURL(t *testing.T) {
 	secretListed.Name, secretListed.Dynamic.Hosts = "Secret listed", []string{"*.example.com"}
 	plainHTTP := secret
 	plainHTTP.Name, plainHTTP.URL = "Plain", "http://192.168.1.20/relay"
-	pinned := open
-	pinned.Name, pinned.TLS = "Pinned", TLS{Insecure: true}
-	slack := open
-	slack.Name, slack.Preset = "Slack", Preset{Kind: PresetSlack, Message: "m"}
+	pinned := listed
+	pinned.Name, pinned.TLS, pinned.Dynamic.Hosts = "Pinned", TLS{Insecure: true}, []string{"x.example"}
+	slack := listed
+	slack.Name, slack.Preset, slack.Dynamic.Hosts = "Slack", Preset{Kind: PresetSlack, Message: "m"}, []string{"hooks.slack.com"}
+	// No secrets, but its body, headers or files may hold anything: it too
+	// stays on its own host.
+	ownHost := Target{Name: "Own", Method: "POST", URL: "http://hooks.example.com/a", Dynamic: Dynamic{Enabled: true},
+		Body: Body{Kind: BodyJSON, JSON: `{"note":"sk_live_not_a_detected_secret"}`}}
+	loop := secret
+	loop.Name, loop.URL = "Loop", "http://127.0.0.1:9/x"
 
 	tests := []struct {
 		t       Target
 		url     string
 		refusal string // "" means accepted
 	}{
-		{open, "https://anywhere.example/x?y=<EID>", ""},
-		{open, "http://192.168.1.20:8080/relay", ""},
+		{open, "https://anywhere.example/x?y=<EID>", `target "Open" lists no hosts its URL may be set to, and has no URL of its own`},
+		{open, "http://192.168.1.20:8080/relay", "lists no hosts"},
+		{ownHost, "http://hooks.example.com/b?x=<EID>", ""},
+		{ownHost, "https://hooks.example.com/b", ""},
+		{ownHost, "https://collector.example/", `target "Own" may only be set to URLs on its own host, hooks.example.com`},
+		{loop, "http://127.0.0.1:10/y", ""},
+		{loop, "http://localhost:10/y", "its own host, 127.0.0.1"},
 		{open, "", "the URL is required"},
 		{open, "ftp://x.example", "must start with http:// or https://"},
 		{open, "https://", "has no host"},
@@ -108,12 +119,14 @@ func TestCheckDynamicURL(t *testing.T) {
 		{listed, "http://10.0.0.3/a", "is not one target"},
 		{secret, "https://api.example.com:8443/other", ""},
 		{secret, "https://API.example.com/other", ""},
-		{secret, "https://other.example.com/x", `target "Secret" sends secrets (auth.token), so its URL may only be set to its own host, api.example.com`},
-		{secret, "http://api.example.com/x", "may not be set to an http:// URL, which would send them unencrypted"},
-		{secretNoURL, "https://api.example.com/x", "lists no hosts its URL may be set to: list the allowed hosts"},
+		{secret, "https://other.example.com/x", `target "Secret" may only be set to URLs on its own host, api.example.com`},
+		{secret, "http://api.example.com/x", `target "Secret" sends secrets (auth.token): its URL must be https://`},
+		{secretNoURL, "https://api.example.com/x", "lists no hosts its URL may be set to, and has no URL of its own: list the allowed hosts"},
+		{secretListed, "http://a.example.com/x", "must be https://"},
 		{secretListed, "https://a.example.com/x", ""},
 		{secretListed, "https://example.com/x", "is not one target"},
-		{plainHTTP, "http://192.168.1.20:81/other", ""},
+		{plainHTTP, "http://192.168.1.20:81/other", "must be https://"},
+		{plainHTTP, "https://192.168.1.20:81/other", ""},
 		{plainHTTP, "http://192.168.1.21/", "its own host, 192.168.1.20"},
 		{pinned, "http://x.example/", "does not fit target \"Pinned\": tls: applies only to https:// URLs"},
 		{pinned, "https://x.example/", ""},
@@ -141,5 +154,5 @@ func ExampleTarget_CheckDynamicURL() {
 	fmt.Println(t.CheckDynamicURL("https://elsewhere.example/collect"))
 	// Output:
 	// <nil>
-	// target "Garage" sends secrets (auth.token), so its URL may only be set to its own host, hooks.example.com: use that host, or list the allowed hosts in the target's dynamic hosts in Buttonhook
+	// target "Garage" may only be set to URLs on its own host, hooks.example.com: use that host, or list the allowed hosts in the target's dynamic hosts in Buttonhook
 }

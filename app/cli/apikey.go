@@ -25,6 +25,11 @@ type keyAPI interface {
 	RevokeAPIKey(idOrName string) error
 }
 
+// exporter reads the config, for the names and settings a command shows.
+type exporter interface {
+	Export() (engine.Config, error)
+}
+
 func (l local) CreateAPIKey(name string, targets []string, all bool) (string, engine.APIKey, error) {
 	return l.e.CreateAPIKey(name, targets, all)
 }
@@ -74,21 +79,7 @@ func cmdAPIKey(g Globals, logger *slog.Logger, args []string, env Env) error {
 	}
 	switch sub {
 	case "create":
-		key, k, err := keys.CreateAPIKey(name, targets, all)
-		if err != nil {
-			return fmt.Errorf("create API key: %w", err)
-		}
-		cfg, err := a.Export()
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(env.Stdout, struct {
-				Key    string        `json:"key"`
-				APIKey engine.APIKey `json:"api_key"`
-			}{key, k})
-		}
-		return printNewKey(env.Stdout, key, k, cfg)
+		return createKey(env.Stdout, a, keys, name, targets, all, *asJSON)
 	case "list":
 		ks, err := keys.APIKeys()
 		if err != nil {
@@ -111,12 +102,32 @@ func cmdAPIKey(g Globals, logger *slog.Logger, args []string, env Env) error {
 	}
 }
 
-// printNewKey shows a key just created, the one time it is shown, with a
-// curl command for each target it covers (for an all-targets key, each
-// dynamic target).
-func printNewKey(w io.Writer, key string, k engine.APIKey, cfg engine.Config) error {
+// createKey creates an API key and prints it. The key is shown this once,
+// so it is printed whatever fails after it was created.
+func createKey(w io.Writer, a exporter, keys keyAPI, name string, targets []string, all, asJSON bool) error {
+	key, k, err := keys.CreateAPIKey(name, targets, all)
+	if err != nil {
+		return fmt.Errorf("create API key: %w", err)
+	}
+	if asJSON {
+		return printJSON(w, struct {
+			Key    string        `json:"key"`
+			APIKey engine.APIKey `json:"api_key"`
+		}{key, k})
+	}
+	cfg, err := a.Export()
 	fmt.Fprintf(w, "created API key %q (id %s) for %s.\n", k.Name, k.ID, keyScope(k, cfg))
 	fmt.Fprintf(w, "This is the only time the key is shown: keep it where your server reads it.\n\n  %s\n\n", key)
+	if err != nil {
+		return fmt.Errorf("the API key above was created, but its curl commands cannot be shown: %w", err)
+	}
+	printKeyUse(w, key, k, cfg)
+	return nil
+}
+
+// printKeyUse shows a curl command for each target a new key covers (for
+// an all-targets key, each dynamic target).
+func printKeyUse(w io.Writer, key string, k engine.APIKey, cfg engine.Config) {
 	s := settingsOf(cfg)
 	base := s.Server.PublicURL
 	if base == "" {
@@ -146,7 +157,6 @@ func printNewKey(w io.Writer, key string, k engine.APIKey, cfg engine.Config) er
 	if s.Server.HTTPS && s.Server.PublicURL == "" {
 		fmt.Fprintln(w, "(the server's certificate is self-signed: give curl its fingerprint or certificate, as `buttonhook server` shows)")
 	}
-	return nil
 }
 
 // keyScope says which targets a key may change, by name.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/app/server"
 	"github.com/buttonhook/buttonhook/storage"
@@ -251,4 +252,34 @@ func mainSettings(t *testing.T, data string) engine.Settings {
 		t.Fatalf("settings --json: exit %d, %v\n%s%s", code, err, out, errs)
 	}
 	return s
+}
+
+// failingExport is a data directory whose config cannot be read.
+type failingExport struct{}
+
+func (failingExport) Export() (engine.Config, error) {
+	return engine.Config{}, errors.New("the running Buttonhook did not answer")
+}
+
+// TestAPIKeyCreatePrintsKeyWhateverFails: a key is shown only once, so it
+// is printed even when reading the config for its curl commands fails.
+func TestAPIKeyCreatePrintsKeyWhateverFails(t *testing.T) {
+	e, db := openEngine(t, t.TempDir())
+	defer db.Close()
+	if err := e.Import(engine.Config{Version: engine.ConfigVersion, Targets: []actions.Target{
+		{Name: "Gate", Enabled: true, Method: "POST", Dynamic: actions.Dynamic{Enabled: true}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := createKey(&out, failingExport{}, local{e: e}, "ci", []string{"Gate"}, false, false)
+	if err == nil || !strings.Contains(err.Error(), "was created") || !strings.Contains(err.Error(), "did not answer") {
+		t.Errorf("createKey = %v, want an error that says the key was created, and why the rest failed", err)
+	}
+	m := keyLine.FindStringSubmatch(out.String())
+	if m == nil || !strings.Contains(out.String(), "only time the key is shown") {
+		t.Fatalf("the key was not printed:\n%s", out.String())
+	}
+	if _, err := e.Authorize(m[1], e.Config().Targets[0].ID); err != nil {
+		t.Errorf("the key printed does not authorize Gate: %v", err)
+	}
 }

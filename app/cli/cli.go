@@ -80,7 +80,7 @@ Usage:
   buttonhook sim --lines                        simulate a device that prints text lines
   buttonhook [global flags] targets import FILE|-
   buttonhook [global flags] targets export
-  buttonhook [global flags] targets list
+  buttonhook [global flags] targets list        the targets with their IDs (what the REST API takes)
   buttonhook [global flags] targets delete NAME
   buttonhook [global flags] log [--json|--csv] [--target NAME] [--status S] [--since WHEN]
                              [--until WHEN] [--grep TEXT] [--sort FIELD] [--asc] [--limit N]

@@ -189,11 +189,7 @@ func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
 			return err
 		}
 		defer done()
-		if err := a.Import(cfg); err != nil {
-			return fmt.Errorf("import %s: %w", args[0], err)
-		}
-		fmt.Fprintf(env.Stdout, "imported %d target(s), %d binding(s), %d device port(s)\n", len(cfg.Targets), len(cfg.Bindings), importedPorts(cfg))
-		return nil
+		return importConfig(env.Stdout, a, cfg, args[0])
 	case "delete":
 		if len(args) != 1 {
 			return usagef("usage: buttonhook targets delete NAME")
@@ -228,6 +224,32 @@ func cmdTargets(g Globals, logger *slog.Logger, args []string, env Env) error {
 	default:
 		return usagef("unknown targets command %q: use import, export, list or delete", sub)
 	}
+}
+
+// importConfig imports cfg from the file name and says what it brought in,
+// and which settings it changed: a file's settings sections apply too, and
+// one may open the server to the network.
+func importConfig(w io.Writer, a api, cfg engine.Config, name string) error {
+	var before engine.Config
+	if cfg.Log != nil || cfg.Server != nil {
+		var err error
+		if before, err = a.Export(); err != nil {
+			return err
+		}
+	}
+	if err := a.Import(cfg); err != nil {
+		return fmt.Errorf("import %s: %w", name, err)
+	}
+	fmt.Fprintf(w, "imported %d target(s), %d binding(s), %d device port(s)\n", len(cfg.Targets), len(cfg.Bindings), importedPorts(cfg))
+	if cfg.Log == nil && cfg.Server == nil {
+		return nil
+	}
+	after, err := a.Export()
+	if err != nil {
+		return fmt.Errorf("%s was imported, but its settings cannot be read back to show what it changed (see `buttonhook settings`): %w", name, err)
+	}
+	printSettingChanges(w, settingsOf(before), settingsOf(after))
+	return nil
 }
 
 func readConfig(name string, stdin io.Reader) (engine.Config, error) {
@@ -265,9 +287,11 @@ func readConfig(name string, stdin io.Reader) (engine.Config, error) {
 	return cfg, nil
 }
 
+// listTargets prints the targets as a table, with the IDs the REST API
+// names them by.
 func listTargets(w io.Writer, cfg engine.Config) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATUS\tMETHOD\tURL\tBOUND TO")
+	fmt.Fprintln(tw, "NAME\tID\tSTATUS\tMETHOD\tURL\tBOUND TO")
 	for _, t := range cfg.Targets {
 		status := "enabled"
 		if !t.Enabled {
@@ -283,7 +307,7 @@ func listTargets(w io.Writer, cfg engine.Config) error {
 				bound = append(bound, fmt.Sprintf("%s button %d %s", dev, b.Button, b.Gesture))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, status, t.Method, actions.RedactURL(t.URL), strings.Join(bound, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.ID, status, t.Method, actions.RedactURL(t.URL), strings.Join(bound, "; "))
 	}
 	return tw.Flush()
 }

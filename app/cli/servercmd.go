@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/buttonhook/buttonhook/app/server"
 	"github.com/buttonhook/buttonhook/storage"
@@ -78,7 +80,11 @@ func printStatus(w io.Writer, st server.Status) error {
 		if st.LAN {
 			where = "the local network too"
 		}
-		fmt.Fprintf(tw, "Listening on:\t%s (%s)\n", st.Addr, where)
+		listening := "Listening on"
+		if st.State == server.StateFailed {
+			listening = "Cannot listen on"
+		}
+		fmt.Fprintf(tw, "%s:\t%s (%s)\n", listening, st.Addr, where)
 	}
 	if st.URL != "" {
 		fmt.Fprintf(tw, "Callbacks and API at:\t%s\n", st.URL)
@@ -136,14 +142,17 @@ func cmdInspect(g Globals, logger *slog.Logger, args []string, env Env) error {
 	})
 }
 
-// printInspected prints a request as an HTTP client would send it.
+// printInspected prints a request as an HTTP client would send it. What
+// the sender chose passes through escapeControls: a request cannot put
+// escape sequences on the user's terminal.
 func printInspected(w io.Writer, q server.Inspected) {
 	target := q.Path
 	if q.Query != "" {
 		target += "?" + q.Query
 	}
-	fmt.Fprintf(w, "#%d  %s  from %s\n", q.Seq, q.Time.Local().Format("2006-01-02 15:04:05.000"), q.Client)
-	fmt.Fprintf(w, "%s %s\n", q.Method, target)
+	line := func(s string) string { return escapeControls(s, false) }
+	fmt.Fprintf(w, "#%d  %s  from %s\n", q.Seq, q.Time.Local().Format("2006-01-02 15:04:05.000"), line(q.Client))
+	fmt.Fprintf(w, "%s %s\n", line(q.Method), line(target))
 	names := make([]string, 0, len(q.Headers))
 	for k := range q.Headers {
 		names = append(names, k)
@@ -151,18 +160,43 @@ func printInspected(w io.Writer, q server.Inspected) {
 	slices.Sort(names)
 	for _, k := range names {
 		for _, v := range q.Headers[k] {
-			fmt.Fprintf(w, "%s: %s\n", k, v)
+			fmt.Fprintf(w, "%s: %s\n", line(k), line(v))
 		}
 	}
 	switch {
 	case q.Size == 0:
 	case q.BodyBase64:
-		fmt.Fprintf(w, "\n(%d bytes of binary data, base64)\n%s\n", q.Size, q.Body)
+		fmt.Fprintf(w, "\n(%d bytes of binary data, base64)\n%s\n", q.Size, line(q.Body))
 	default:
-		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(q.Body, "\n"))
+		fmt.Fprintf(w, "\n%s\n", escapeControls(strings.TrimRight(q.Body, "\n"), true))
 	}
 	if q.Truncated {
 		fmt.Fprintln(w, "(the body was larger than 64 KiB: only its first 64 KiB were kept)")
 	}
 	fmt.Fprintln(w)
+}
+
+// escapeControls shows the control characters of s as escapes (\x1b,
+// \u009b), and so do bytes that are not UTF-8 and the bidirectional
+// formatting characters (which reorder what is shown after them). Printed
+// raw, they would let whoever sent s move the cursor, clear the screen,
+// set the window title or hide text. A multiline s keeps its newlines and
+// tabs.
+func escapeControls(s string, multiline bool) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"): // a byte that is not UTF-8
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case multiline && (r == '\n' || r == '\t'):
+			b.WriteRune(r)
+		case r < 0x80 && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -187,6 +187,44 @@ func printSettings(w io.Writer, s engine.Settings, asJSON bool) error {
 	return nil
 }
 
+// settingValues lists the settings by the names `settings set` takes,
+// each with its value as `settings` shows it.
+func settingValues(s engine.Settings) [][2]string {
+	v := s.Server
+	return [][2]string{
+		{"log.keep_days", strconv.Itoa(s.Log.KeepDays)},
+		{"log.max_attempts", strconv.FormatInt(s.Log.MaxAttempts, 10)},
+		{"server.port", strconv.Itoa(v.Port)},
+		{"server.lan", strconv.FormatBool(v.LAN)},
+		{"server.public_url", orDash(v.PublicURL)},
+		{"server.https", strconv.FormatBool(v.HTTPS)},
+		{"server.inspector", strconv.FormatBool(v.Inspector)},
+		{"server.inspector_keep", strconv.Itoa(v.InspectorKeep)},
+	}
+}
+
+// printSettingChanges says which settings an import changed, each with
+// its old and new value, and warns when the server is now open to the
+// network.
+func printSettingChanges(w io.Writer, before, after engine.Settings) {
+	old := settingValues(before)
+	var changed []string
+	for i, s := range settingValues(after) {
+		if s[1] != old[i][1] {
+			changed = append(changed, fmt.Sprintf("  %s: %s -> %s", s[0], old[i][1], s[1]))
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "it changed %d setting(s) (undo with `buttonhook settings set NAME=VALUE`):\n%s\n", len(changed), strings.Join(changed, "\n"))
+	if after.Server.LAN && !before.Server.LAN {
+		fmt.Fprintf(w, "warning: server.lan is now on: anyone on your network can then reach the local server on port %d while it runs "+
+			"(API keys and callback tokens guard it, but the inspector records whatever anyone sends); "+
+			"turn it off with `buttonhook settings set server.lan=false` unless another machine must call in\n", after.Server.Port)
+	}
+}
+
 // pick returns yes when cond holds, else no.
 func pick(cond bool, yes, no string) string {
 	if cond {

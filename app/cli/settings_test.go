@@ -173,3 +173,55 @@ func waitForAttempts(t *testing.T, bin, data, what string, want ...string) {
 		}
 	}
 }
+
+// TestBinaryImportSaysWhatSettingsChanged imports a file whose server
+// section opens the server up: the import says which settings changed,
+// each from what to what, and warns that the network can now reach it; a
+// file that changes nothing says nothing of settings. `targets list`
+// shows each target's ID, the one the REST API takes.
+func TestBinaryImportSaysWhatSettingsChanged(t *testing.T) {
+	bin := binary(t)
+	data := t.TempDir()
+	file := `{"targets": [{"name": "Gate", "enabled": true, "method": "POST", "dynamic": {"enabled": true}}],
+		"server": {"port": 8735, "lan": true, "public_url": "https://hooks.example.com/bh", "https": true,
+			"inspector": true, "inspector_keep": 50}}`
+	out, errs, code := run(t, bin, file, "--data-dir", data, "targets", "import", "-")
+	if code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	want := "imported 1 target(s), 0 binding(s), 0 device port(s)\n" +
+		"it changed 4 setting(s) (undo with `buttonhook settings set NAME=VALUE`):\n" +
+		"  server.lan: false -> true\n" +
+		"  server.public_url: - -> https://hooks.example.com/bh\n" +
+		"  server.https: false -> true\n" +
+		"  server.inspector: false -> true\n" +
+		"warning: server.lan is now on: anyone on your network can then reach the local server on port 8735"
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("import output:\n%s\nwant it to start with\n%s", out, want)
+	}
+
+	// The same file again changes nothing; turning LAN off warns of nothing.
+	if out, _, code := run(t, bin, file, "--data-dir", data, "targets", "import", "-"); code != 0 || strings.Contains(out, "setting") {
+		t.Errorf("importing the same file again: exit %d\n%s", code, out)
+	}
+	out, _, _ = run(t, bin, `{"server": {"lan": false}, "log": {"keep_days": 7}}`, "--data-dir", data, "targets", "import", "-")
+	if !strings.Contains(out, "it changed 2 setting(s)") || !strings.Contains(out, "  log.keep_days: 90 -> 7\n") ||
+		!strings.Contains(out, "  server.lan: true -> false\n") || strings.Contains(out, "warning") {
+		t.Errorf("importing lan false and keep_days 7:\n%s", out)
+	}
+
+	// targets list has an ID column with the ID export holds.
+	out, _, _ = run(t, bin, "", "--data-dir", data, "targets", "export")
+	var cfg engine.Config
+	if err := json.Unmarshal([]byte(out), &cfg); err != nil || len(cfg.Targets) != 1 || cfg.Targets[0].ID == "" {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	out, errs, code = run(t, bin, "", "--data-dir", data, "targets", "list")
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(rows) != 2 {
+		t.Fatalf("targets list: exit %d\n%s%s", code, out, errs)
+	}
+	if head, row := strings.Fields(rows[0]), strings.Fields(rows[1]); len(head) < 2 || head[1] != "ID" || len(row) < 2 || row[0] != "Gate" || row[1] != cfg.Targets[0].ID {
+		t.Errorf("targets list:\n%s\nwant an ID column with Gate's ID %s", out, cfg.Targets[0].ID)
+	}
+}

@@ -42,6 +42,10 @@ var (
 	ErrBadAPIKey = errors.New("invalid API key")
 	// ErrKeyScope: the key is right, but may not change this target (HTTP 403).
 	ErrKeyScope = errors.New("this API key may not change this target")
+	// ErrMalformedAPIKey: the key does not even have the shape of one
+	// (bhk_ID_SECRET); it is an ErrBadAPIKey too. Such a key cannot be a
+	// guess at a real one, so the server does not count it as a failure.
+	ErrMalformedAPIKey = fmt.Errorf("%w: it is not a Buttonhook API key (bhk_...)", ErrBadAPIKey)
 	// ErrUnknownAPIKey: no key has the ID or name given.
 	ErrUnknownAPIKey = errors.New("no such API key")
 )
@@ -247,6 +251,9 @@ func (e *Engine) Authorize(key, targetID string) (APIKey, error) {
 	}
 	got := hashKey(key)
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || k == nil {
+		if id == "" {
+			return APIKey{}, ErrMalformedAPIKey
+		}
 		return APIKey{}, ErrBadAPIKey
 	}
 	if now := time.Now().UTC(); k.touch(now) {

@@ -54,7 +54,7 @@ func saved(t *testing.T, e *Engine, ts ...actions.Target) map[string]actions.Tar
 func TestDynamicURLSetGetClearAndPersist(t *testing.T) {
 	e, db := newStoreEngine(t, Options{})
 	ts := saved(t, e,
-		actions.Target{Name: "Gate", Enabled: true, Method: "POST", Dynamic: actions.Dynamic{Enabled: true}},
+		actions.Target{Name: "Gate", Enabled: true, Method: "POST", Dynamic: actions.Dynamic{Enabled: true, Hosts: []string{"hooks.example.com", "x.example"}}},
 		actions.Target{Name: "Door", Enabled: true, Method: "GET", URL: "https://door.example/x"})
 	gate, door := ts["Gate"].ID, ts["Door"].ID
 
@@ -111,7 +111,7 @@ func TestDynamicURLSetGetClearAndPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(data), "hooks.example.com") {
+	if strings.Contains(string(data), "/press?token") {
 		t.Errorf("the export carries the dynamic URL: %s", data)
 	}
 
@@ -144,7 +144,7 @@ func TestDynamicURLSetGetClearAndPersist(t *testing.T) {
 func TestDynamicPressGoesToTheURLSet(t *testing.T) {
 	srv, got := pathServer(t)
 	e, _ := newStoreEngine(t, Options{})
-	gate := saved(t, e, actions.Target{Name: "Gate", Enabled: true, Method: "POST", Dynamic: actions.Dynamic{Enabled: true}})["Gate"]
+	gate := saved(t, e, actions.Target{Name: "Gate", Enabled: true, Method: "POST", Dynamic: actions.Dynamic{Enabled: true, Hosts: []string{"127.0.0.1"}}})["Gate"]
 	ctx := context.Background()
 
 	// Neither a URL set nor one of its own: nothing is sent.
@@ -209,7 +209,7 @@ func TestDynamicPressGoesToTheURLSet(t *testing.T) {
 }
 
 func TestDynamicURLSecretsStayWithTheirHosts(t *testing.T) {
-	srv, got := pathServer(t)
+	_, got := pathServer(t)
 	e, _ := newStoreEngine(t, Options{})
 	bearer := actions.Auth{Kind: actions.AuthBearer, Token: "env:GATE_TOKEN"}
 	ts := saved(t, e,
@@ -217,24 +217,29 @@ func TestDynamicURLSecretsStayWithTheirHosts(t *testing.T) {
 		actions.Target{Name: "Listed", Method: "POST", Auth: bearer, Dynamic: actions.Dynamic{Enabled: true, Hosts: []string{"*.example.com", "127.0.0.1"}}},
 		actions.Target{Name: "Unlisted", Method: "POST", Auth: bearer, Dynamic: actions.Dynamic{Enabled: true}},
 		actions.Target{Name: "Header", Method: "POST", URL: "https://api.example.com/x", Headers: []actions.KV{{Key: "X-Api-Key", Value: "abc"}}, Dynamic: actions.Dynamic{Enabled: true}},
-		actions.Target{Name: "Open", Enabled: true, Method: "POST", Dynamic: actions.Dynamic{Enabled: true}},
+		actions.Target{Name: "Open", Enabled: true, Method: "POST", Dynamic: actions.Dynamic{Enabled: true, Hosts: []string{"anywhere.example"}}},
+		actions.Target{Name: "Own body", Method: "POST", URL: "http://hooks.example.com/x", Body: actions.Body{Kind: actions.BodyJSON, JSON: `{"k":"anything"}`}, Dynamic: actions.Dynamic{Enabled: true}},
 	)
 	for _, tt := range []struct {
 		target, url, refusal string // refusal "" means accepted
 	}{
 		{"Own host", "http://127.0.0.1:8080/other-port", ""},
-		{"Own host", "http://localhost:9/own", "may only be set to its own host, 127.0.0.1"},
-		{"Own host", "http://attacker.example/", "sends secrets (auth.token)"},
+		{"Own host", "http://localhost:9/own", "may only be set to URLs on its own host, 127.0.0.1"},
+		{"Own host", "http://attacker.example/", "may only be set to URLs on its own host, 127.0.0.1"},
 		{"Listed", "https://a.example.com/x", ""},
 		{"Listed", "https://a.b.example.com/x", ""},
 		{"Listed", "http://127.0.0.1/x", ""},
 		{"Listed", "https://example.com/x", "is not one target \"Listed\" allows (*.example.com, 127.0.0.1)"},
 		{"Listed", "https://evil-example.com/x", "is not one target"},
-		{"Unlisted", "https://anything.example/", "lists no hosts its URL may be set to: list the allowed hosts"},
+		{"Unlisted", "https://anything.example/", "lists no hosts its URL may be set to, and has no URL of its own"},
 		{"Header", "https://api.example.com/y", ""},
-		{"Header", "https://other.example.com/y", "sends secrets (headers[0] (X-Api-Key))"},
-		{"Header", "http://api.example.com/y", "its URL may not be set to an http:// URL"},
+		{"Header", "https://other.example.com/y", "may only be set to URLs on its own host, api.example.com"},
+		{"Header", "http://api.example.com/y", "sends secrets (headers[0] (X-Api-Key)): its URL must be https://"},
 		{"Open", "https://anywhere.example/", ""},
+		{"Open", "https://elsewhere.example/", "is not one target"},
+		// No secret, but a body that may hold anything: its own host only.
+		{"Own body", "http://hooks.example.com/y", ""},
+		{"Own body", "https://collector.example/", "may only be set to URLs on its own host, hooks.example.com"},
 	} {
 		_, err := e.SetDynamicURL(ts[tt.target].ID, tt.url)
 		switch {
@@ -246,9 +251,9 @@ func TestDynamicURLSecretsStayWithTheirHosts(t *testing.T) {
 	}
 
 	// A URL set while the target carried no secret is checked again at
-	// each press: after auth is added, it is not sent there.
+	// each press: after auth is added, it is not sent there (over http).
 	open := ts["Open"]
-	if _, err := e.SetDynamicURL(open.ID, srv.URL+"/x"); err != nil {
+	if _, err := e.SetDynamicURL(open.ID, "http://anywhere.example/x"); err != nil {
 		t.Fatal(err)
 	}
 	open.Auth = bearer

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -18,15 +19,20 @@ import (
 // dynamic URL API (/api/v1/targets/{id}/url, docs/api.md), and the request
 // inspector (/inspect/{bin}).
 
+// tokenRE is the shape of a callback token: 64-bit id and 128-bit secret.
+var tokenRE = regexp.MustCompile(`^[0-9a-f]{48}$`)
+
 // maxAPIBody bounds a REST API request body (a URL in JSON).
 const maxAPIBody = 16 << 10
 
 // routes is the local server's handler, before the guard.
 type routes struct {
-	e       LocalEngine
-	insp    *Inspector
-	inspOn  func() bool
-	limiter *limiter
+	e      LocalEngine
+	insp   *Inspector
+	inspOn func() bool
+	// Failures are counted apart for callbacks and for the API, so that
+	// wrong tokens never lock out a right key, and the other way round.
+	callbacks, keys *limiter
 }
 
 func (rt *routes) handler() http.Handler {
@@ -60,7 +66,7 @@ func (rt *routes) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := clientAddr(r)
-	if wait := rt.limiter.wait(client); wait > 0 {
+	if wait := rt.callbacks.wait(client); wait > 0 {
 		tooMany(w, wait)
 		return
 	}
@@ -73,17 +79,25 @@ func (rt *routes) callback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	_, err = rt.e.Callbacks().Complete(r.PathValue("token"), res)
+	token := r.PathValue("token")
+	_, err = rt.e.Callbacks().Complete(token, res)
 	switch {
 	case errors.Is(err, actions.ErrCallbackUsed):
 		writeError(w, http.StatusGone, "this callback was already used: each callback URL works once")
 		return
+	case errors.Is(err, actions.ErrCallbackExpired):
+		writeError(w, http.StatusNotFound, "the attempt of this callback stopped waiting for it (its async timeout passed): it is marked failed")
+		return
 	case err != nil:
-		rt.limiter.fail(client)
+		// Only a token of the right shape can be a guess at a real one:
+		// test runs' placeholder URL and garbage are not counted.
+		if tokenRE.MatchString(token) {
+			rt.callbacks.fail(client)
+		}
 		writeError(w, http.StatusNotFound, "no attempt is waiting for this callback: the URL is wrong, or its attempt stopped waiting")
 		return
 	}
-	rt.limiter.succeed(client)
+	rt.callbacks.succeed(client)
 	status := "ok"
 	if !res.OK {
 		status = "failed"
@@ -96,7 +110,7 @@ func (rt *routes) callback(w http.ResponseWriter, r *http.Request) {
 func (rt *routes) api(h func(w http.ResponseWriter, r *http.Request, id string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		client := clientAddr(r)
-		if wait := rt.limiter.wait(client); wait > 0 {
+		if wait := rt.keys.wait(client); wait > 0 {
 			tooMany(w, wait)
 			return
 		}
@@ -110,16 +124,18 @@ func (rt *routes) api(h func(w http.ResponseWriter, r *http.Request, id string))
 		_, err := rt.e.Authorize(key, id)
 		switch {
 		case errors.Is(err, engine.ErrKeyScope):
-			rt.limiter.succeed(client)
+			// A right key: no failure, but no reset of earlier ones either.
 			writeError(w, http.StatusForbidden, "this API key may not change this target: make a key for it with `buttonhook apikey create --target`")
 			return
 		case err != nil:
-			rt.limiter.fail(client)
+			if !errors.Is(err, engine.ErrMalformedAPIKey) {
+				rt.keys.fail(client)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="buttonhook", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "wrong or revoked API key")
 			return
 		}
-		rt.limiter.succeed(client)
+		rt.keys.succeed(client)
 		h(w, r, id)
 	}
 }

@@ -154,11 +154,16 @@ func ServeControl(ctx context.Context, path string, h http.Handler) error {
 		ln.Close()
 		return fmt.Errorf("protect control socket %s: %w", path, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	// Requests get ctx as their base, so that long ones (an inspector being
+	// followed) end with it; what still runs 2 s later is cut.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
 	})
 	defer stop()
 	err = srv.Serve(ln)

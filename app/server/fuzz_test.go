@@ -68,7 +68,7 @@ func FuzzLocalHandler(f *testing.F) {
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
 		}
-		rt := &routes{e: r.e, insp: r.l.insp, inspOn: r.l.inspOn.Load, limiter: newLimiter()}
+		rt := &routes{e: r.e, insp: r.l.insp, inspOn: r.l.inspOn.Load, callbacks: newLimiter(), keys: newLimiter()}
 		w := httptest.NewRecorder()
 		guard(rt.handler(), newHostGuard(), r.l.log).ServeHTTP(w, req)
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -59,6 +60,23 @@ func lanHostNames() []string {
 		names = append(names, h, h+".local")
 	}
 	return append(names, lanAddrs()...)
+}
+
+// lanAddr is the address other machines most likely reach this one at:
+// that of the interface the default route goes through (found by
+// connecting a UDP socket, which sends nothing), else the first LAN
+// address, else 127.0.0.1.
+func lanAddr() string {
+	if c, err := net.Dial("udp", "192.0.2.1:9"); err == nil { // TEST-NET-1: never reached
+		defer c.Close()
+		if a, ok := c.LocalAddr().(*net.UDPAddr); ok && !a.IP.IsLoopback() {
+			return a.IP.String()
+		}
+	}
+	if addrs := lanAddrs(); len(addrs) > 0 {
+		return addrs[0]
+	}
+	return "127.0.0.1"
 }
 
 // lanAddrs lists the machine's interface addresses, IPv4 first.
@@ -196,6 +214,8 @@ func guard(h http.Handler, hosts hostGuard, log *slog.Logger) http.Handler {
 		switch {
 		case !hosts.allows(r.Host):
 			writeError(sw, http.StatusMisdirectedRequest, fmt.Sprintf("this Buttonhook server does not answer to host %q: use its own address, or set server.public_url to the address callbacks arrive at", r.Host))
+		case fromWebPage(r, hosts):
+			writeError(sw, http.StatusForbidden, "requests that a web browser sends for another site are refused: callbacks and the API are for servers, not web pages")
 		case !bufferBody(sw, r):
 		default:
 			select {
@@ -231,10 +251,44 @@ func bufferBody(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// redactPath hides a callback token in a logged path.
+// fromWebPage reports whether a browser sends r on behalf of a page of
+// another site: its Sec-Fetch-Site says so, or its Origin is not one of the
+// server's own hosts. Webhook senders send neither header.
+func fromWebPage(r *http.Request, hosts hostGuard) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || !hosts.allows(u.Host)
+}
+
+// stripPrefix serves h both under prefix (the public URL's path, which a
+// reverse proxy may pass on) and without it.
+func stripPrefix(prefix string, h http.Handler) http.Handler {
+	if prefix == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, prefix); ok && strings.HasPrefix(rest, "/") {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = rest, ""
+			h.ServeHTTP(w, r2)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// redactPath hides a callback token in a logged path, wherever the path
+// puts it (//callback/TOKEN, /bh/callback/TOKEN).
 func redactPath(p string) string {
-	if rest, ok := strings.CutPrefix(p, "/callback/"); ok && rest != "" {
-		return "/callback/REDACTED"
+	if i := strings.Index(p, "callback/"); i >= 0 && len(p) > i+len("callback/") {
+		return p[:i] + "callback/REDACTED"
 	}
 	return p
 }

@@ -28,6 +28,17 @@ const DefaultInspectorKeep = 50
 // least recently sent to.
 const maxBins = 100
 
+// MaxInspectorBytes bounds the inspector's memory across all bins: past it,
+// the oldest requests of any bin go first. A request counts its body, its
+// path and query, its header names and values, and inspectedOverhead (see
+// Inspected.footprint).
+const MaxInspectorBytes = 32 << 20
+
+// inspectedOverhead is about what a recorded request takes besides its
+// strings (the Inspected value, the header map and slices), so that a
+// flood of tiny requests is bounded too.
+const inspectedOverhead = 512
+
 // binRE is what a bin's name may be.
 var binRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -40,7 +51,9 @@ type Inspected struct {
 	Time   time.Time `json:"time"`
 	Method string    `json:"method"`
 	Path   string    `json:"path"`
-	Query  string    `json:"query,omitempty"`
+	// Query is the raw query as sent (still URL-encoded, in its order),
+	// with the values of credential-like parameters masked.
+	Query string `json:"query,omitempty"`
 	// Headers in the order of their names.
 	Headers http.Header `json:"headers"`
 	// Body is the body as text; when it is not UTF-8 it is base64 and
@@ -55,12 +68,13 @@ type Inspected struct {
 
 // Inspector keeps the recent requests of each bin. Safe for concurrent use.
 type Inspector struct {
-	mu   sync.Mutex
-	keep int
-	seq  uint64
-	bins map[string]*bin
-	next int
-	subs map[int]*follower
+	mu    sync.Mutex
+	keep  int
+	seq   uint64
+	bins  map[string]*bin
+	bytes int // the footprint of every request held
+	next  int
+	subs  map[int]*follower
 }
 
 type bin struct {
@@ -90,10 +104,35 @@ func (in *Inspector) SetKeep(keep int) {
 	defer in.mu.Unlock()
 	in.keep = keep
 	for _, b := range in.bins {
-		if n := len(b.reqs) - keep; n > 0 {
-			b.reqs = slices.Delete(b.reqs, 0, n)
+		in.drop(b, len(b.reqs)-keep)
+	}
+}
+
+// footprint is what q counts against MaxInspectorBytes.
+func (q *Inspected) footprint() int {
+	n := inspectedOverhead + len(q.Body) + len(q.Path) + len(q.Query)
+	for k, vs := range q.Headers {
+		for _, v := range vs {
+			n += len(k) + len(v)
 		}
 	}
+	return n
+}
+
+// drop removes b's n oldest requests.
+func (in *Inspector) drop(b *bin, n int) {
+	n = min(n, len(b.reqs))
+	if n <= 0 {
+		return
+	}
+	for i := range n {
+		in.bytes -= b.reqs[i].footprint()
+	}
+	// Cleared, so that their strings are freed; resliced, not shifted, so
+	// that dropping the oldest of a full bin copies nothing (append moves
+	// what is left when it grows the slice).
+	clear(b.reqs[:n])
+	b.reqs = b.reqs[n:]
 }
 
 // record adds a request to its bin and passes it to the bin's followers.
@@ -111,10 +150,15 @@ func (in *Inspector) record(q Inspected) Inspected {
 		in.bins[q.Bin] = b
 	}
 	b.last = q.Time
-	if len(b.reqs) >= in.keep {
-		b.reqs = slices.Delete(b.reqs, 0, len(b.reqs)-in.keep+1)
+	in.drop(b, len(b.reqs)-in.keep+1)
+	size := q.footprint()
+	for in.bytes+size > MaxInspectorBytes {
+		if !in.dropOldest() {
+			break
+		}
 	}
 	b.reqs = append(b.reqs, q)
+	in.bytes += size
 	for _, f := range in.subs {
 		if f.bin == q.Bin {
 			select {
@@ -126,6 +170,7 @@ func (in *Inspector) record(q Inspected) Inspected {
 	return q
 }
 
+// evict forgets the bin least recently sent to.
 func (in *Inspector) evict() {
 	var oldest string
 	for name, b := range in.bins {
@@ -133,7 +178,27 @@ func (in *Inspector) evict() {
 			oldest = name
 		}
 	}
+	if b := in.bins[oldest]; b != nil {
+		in.drop(b, len(b.reqs))
+	}
 	delete(in.bins, oldest)
+}
+
+// dropOldest removes the oldest request of any bin; false when none is
+// held. A bin it empties stays: it is the one just sent to, or one that
+// evict will replace in time.
+func (in *Inspector) dropOldest() bool {
+	var oldest *bin
+	for _, b := range in.bins {
+		if len(b.reqs) > 0 && (oldest == nil || b.reqs[0].Seq < oldest.reqs[0].Seq) {
+			oldest = b
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	in.drop(oldest, 1)
+	return true
 }
 
 // Requests returns the requests bin holds, oldest first.
@@ -185,7 +250,7 @@ func (in *Inspector) inspect(w http.ResponseWriter, r *http.Request) {
 	}
 	q := Inspected{
 		Bin: name, Time: time.Now(), Method: r.Method, Path: r.URL.Path,
-		Query: maskQuery(r.URL.Query()), Headers: maskHeaders(r.Header),
+		Query: maskQuery(r.URL.RawQuery), Headers: maskHeaders(r.Header),
 		Size: int64(len(body)), Truncated: truncated, Client: clientAddr(r),
 	}
 	if q.Truncated {
@@ -242,13 +307,20 @@ func maskHeaders(h http.Header) http.Header {
 	return out
 }
 
-func maskQuery(q url.Values) string {
-	for k, vs := range q {
-		if isSecretName(k) {
-			for i := range vs {
-				vs[i] = mask(k, vs[i])
-			}
+// maskQuery returns a raw query as it was sent, in its order and encoding,
+// with the value of each credential-like parameter replaced by dots (an
+// empty value stays empty: nothing was sent).
+func maskQuery(raw string) string {
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		rawName, value, _ := strings.Cut(p, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			name = rawName
+		}
+		if value != "" && isSecretName(name) {
+			parts[i] = rawName + "=••••••"
 		}
 	}
-	return q.Encode()
+	return strings.Join(parts, "&")
 }

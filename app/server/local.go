@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -80,7 +81,8 @@ type Local struct {
 	log     *slog.Logger
 	insp    *Inspector
 	inspOn  atomic.Bool
-	limiter *limiter
+	// callbacks and keys count wrong callback tokens and API keys.
+	callbacks, keys *limiter
 
 	mu     sync.Mutex
 	status Status
@@ -92,7 +94,8 @@ func NewLocal(e LocalEngine, dataDir string, log *slog.Logger) *Local {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Local{e: e, dataDir: dataDir, log: log, insp: NewInspector(0), limiter: newLimiter(),
+	return &Local{e: e, dataDir: dataDir, log: log, insp: NewInspector(0),
+		callbacks: newLimiter(), keys: newLimiter(),
 		status: Status{State: StateOff, Reason: "Buttonhook is starting", Since: time.Now()}}
 }
 
@@ -120,11 +123,12 @@ func (l *Local) setStatus(s Status) {
 	l.status = s
 }
 
-// Handler is the local server's handler for a server reached at the
-// allowed hosts: what Run serves.
-func (l *Local) Handler(hosts hostGuard) http.Handler {
-	rt := &routes{e: l.e, insp: l.insp, inspOn: l.inspOn.Load, limiter: l.limiter}
-	return guard(rt.handler(), hosts, l.log)
+// handler is the local server's handler for a server reached at the
+// allowed hosts, and under the path prefix of its public URL (requests may
+// come with or without it).
+func (l *Local) handler(hosts hostGuard, prefix string) http.Handler {
+	rt := &routes{e: l.e, insp: l.insp, inspOn: l.inspOn.Load, callbacks: l.callbacks, keys: l.keys}
+	return guard(stripPrefix(prefix, rt.handler()), hosts, l.log)
 }
 
 // want is the listener the settings ask for; a change of it restarts the
@@ -221,13 +225,13 @@ func (l *Local) listen(w want) (*listening, error) {
 	if w.lan {
 		names = lanHostNames()
 	}
-	var publicHost string
+	var publicHost, prefix string
 	if w.public != "" {
 		u, err := url.Parse(w.public)
 		if err != nil {
 			return nil, fmt.Errorf("server.public_url %q is not a URL: %w", w.public, err)
 		}
-		publicHost = u.Hostname()
+		publicHost, prefix = u.Hostname(), strings.TrimRight(u.Path, "/")
 	}
 	lis := &listening{want: w, done: make(chan struct{})}
 	var tlsConf *tls.Config
@@ -250,7 +254,7 @@ func (l *Local) listen(w want) (*listening, error) {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	lis.srv = &http.Server{
-		Handler:           l.Handler(newHostGuard(append(names, publicHost)...)),
+		Handler:           l.handler(newHostGuard(append(names, publicHost)...), prefix),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       requestTimeout,
 		WriteTimeout:      requestTimeout,
@@ -291,22 +295,29 @@ func baseURL(w want, port int) string {
 	}
 	host := "127.0.0.1"
 	if w.lan {
-		if addrs := lanAddrs(); len(addrs) > 0 {
-			host = addrs[0]
-		}
+		host = lanAddr()
 	}
 	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
+// Windows' socket errors, which syscall.Errno.Is does not map to the
+// POSIX ones.
+const (
+	wsaEACCES        = syscall.Errno(10013)
+	wsaEADDRINUSE    = syscall.Errno(10048)
+	wsaEADDRNOTAVAIL = syscall.Errno(10049)
+)
+
 // listenError says why the server cannot listen, and what to do.
 func listenError(addr string, err error) error {
 	_, port, _ := net.SplitHostPort(addr)
+	is := func(posix, windows syscall.Errno) bool { return errors.Is(err, posix) || errors.Is(err, windows) }
 	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	case is(syscall.EADDRINUSE, wsaEADDRINUSE):
 		return fmt.Errorf("port %s is in use by another program: choose another port in Settings (or `buttonhook settings set server.port=N`), or stop that program", port)
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case is(syscall.EADDRNOTAVAIL, wsaEADDRNOTAVAIL):
 		return fmt.Errorf("address %s is not available on this machine: check the server settings", addr)
-	case errors.Is(err, syscall.EACCES):
+	case is(syscall.EACCES, wsaEACCES):
 		return fmt.Errorf("no permission to listen on port %s (ports below 1024 need administrator rights): choose a port from 1024 up", port)
 	}
 	return fmt.Errorf("listen on %s: %w", addr, err)

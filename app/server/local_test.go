@@ -229,7 +229,7 @@ func TestHostGuardAndHeaders(t *testing.T) {
 		{"127.0.0.1.evil.example.com", http.StatusMisdirectedRequest},
 		{"192.168.1.10:" + strconv.Itoa(r.port), http.StatusMisdirectedRequest}, // LAN is off
 	} {
-		code, body, h := do(t, nil, "POST", r.url("/inspect/demo"), "x", "Host", tc.host, "Origin", "http://evil.example.com")
+		code, body, h := do(t, nil, "POST", r.url("/inspect/demo"), "x", "Host", tc.host)
 		if code != tc.want {
 			t.Errorf("Host %q: status %d (%s), want %d", tc.host, code, body, tc.want)
 		}
@@ -398,49 +398,153 @@ func TestCallbacksOverHTTP(t *testing.T) {
 }
 
 func TestRepeatedFailuresAreSlowed(t *testing.T) {
-	r := newLocalRig(t, engine.Config{})
-	rt := &routes{e: r.e, insp: r.l.insp, inspOn: func() bool { return false }, limiter: r.l.limiter}
+	door := actions.Target{Name: "Door", Enabled: true, Method: "POST", URL: "https://hooks.example.com/door",
+		Dynamic: actions.Dynamic{Enabled: true}}
+	lamp := actions.Target{Name: "Lamp", Enabled: true, Method: "POST", URL: "https://hooks.example.com/lamp",
+		Dynamic: actions.Dynamic{Enabled: true}}
+	r := newLocalRig(t, engine.Config{Version: engine.ConfigVersion, Targets: []actions.Target{door, lamp}})
+	ids := map[string]string{}
+	for _, tg := range r.e.Config().Targets {
+		ids[tg.Name] = tg.ID
+	}
+	key, _, err := r.e.CreateAPIKey("door only", []string{"Door"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := key[:len(key)-4] + "AAAA"
+	rt := &routes{e: r.e, insp: r.l.insp, inspOn: func() bool { return false }, callbacks: newLimiter(), keys: newLimiter()}
 	now := time.Unix(1e9, 0)
-	rt.limiter.now = func() time.Time { return now }
+	rt.callbacks.now = func() time.Time { return now }
+	rt.keys.now = rt.callbacks.now
 	h := guard(rt.handler(), newHostGuard(), r.l.log)
-	send := func(path, auth string) *httptest.ResponseRecorder {
+	send := func(path, auth string, client ...string) int {
 		req := httptest.NewRequest("GET", "http://127.0.0.1"+path, nil)
 		req.RemoteAddr = "10.1.2.3:5555"
+		if len(client) > 0 {
+			req.RemoteAddr = client[0]
+		}
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
-		return w
+		if w.Code == http.StatusTooManyRequests {
+			var msg struct{ Error string }
+			json.Unmarshal(w.Body.Bytes(), &msg)
+			if w.Header().Get("Retry-After") == "" || !strings.Contains(msg.Error, "try again in") {
+				t.Errorf("429 with Retry-After %q, saying %q", w.Header().Get("Retry-After"), msg.Error)
+			}
+		}
+		return w.Code
 	}
-	for i := range freeFailures {
-		if w := send("/api/v1/targets/x/url", "bhk_wrong"); w.Code != http.StatusUnauthorized {
-			t.Fatalf("wrong key %d: %d, want 401", i, w.Code)
+	doorURL, lampURL := "/api/v1/targets/"+ids["Door"]+"/url", "/api/v1/targets/"+ids["Lamp"]+"/url"
+	forged := "/callback/" + strings.Repeat("a", 48)
+
+	// What cannot be a guess at a real key or token is not counted.
+	for range 2 * freeFailures {
+		if code := send(doorURL, "not-a-key"); code != http.StatusUnauthorized {
+			t.Fatalf("malformed key: %d, want 401", code)
+		}
+		if code := send("/callback/test-run", ""); code != http.StatusNotFound {
+			t.Fatalf("test run's placeholder callback: %d, want 404", code)
 		}
 	}
-	if w := send("/callback/"+strings.Repeat("a", 48), ""); w.Code != http.StatusNotFound {
-		t.Fatalf("forged token: %d", w.Code)
+	// Wrong keys are, up to freeFailures free; a right key out of its scope
+	// (403) clears nothing.
+	for i := range freeFailures {
+		if code := send(doorURL, wrong); code != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d: %d, want 401", i, code)
+		}
+		if code := send(lampURL, key); code != http.StatusForbidden {
+			t.Fatalf("key out of scope: %d, want 403", code)
+		}
 	}
-	w := send("/api/v1/targets/x/url", "bhk_wrong")
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("after %d failures: %d (Retry-After %q), want 429 with Retry-After", freeFailures+1, w.Code, w.Header().Get("Retry-After"))
+	if code := send(doorURL, wrong); code != http.StatusUnauthorized {
+		t.Fatalf("wrong key %d: %d, want 401 (then the wait starts)", freeFailures+1, code)
 	}
-	var msg struct{ Error string }
-	json.Unmarshal(w.Body.Bytes(), &msg)
-	if !strings.Contains(msg.Error, "try again in") {
-		t.Errorf("429 says %q", msg.Error)
+	if code := send(doorURL, key); code != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong keys: %d, want 429 even for the right key", freeFailures+1, code)
 	}
-	now = now.Add(maxBackoff + time.Second)
-	if w := send("/api/v1/targets/x/url", "bhk_wrong"); w.Code != http.StatusUnauthorized {
-		t.Errorf("after the wait: %d, want 401 (a try)", w.Code)
+	// Callbacks are counted apart: wrong keys do not block them.
+	if code := send(forged, ""); code != http.StatusNotFound {
+		t.Errorf("a callback after wrong keys: %d, want 404 (not slowed)", code)
 	}
 	// Another client is not slowed by this one.
-	req := httptest.NewRequest("GET", "http://127.0.0.1/api/v1/targets/x/url", nil)
-	req.RemoteAddr = "10.9.9.9:1"
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusUnauthorized {
-		t.Errorf("other client: %d, want 401", rec.Code)
+	if code := send(doorURL, key, "10.9.9.9:1"); code != http.StatusOK {
+		t.Errorf("other client: %d, want 200", code)
+	}
+	now = now.Add(maxBackoff + time.Second)
+	if code := send(doorURL, key); code != http.StatusOK {
+		t.Errorf("after the wait, the right key: %d, want 200", code)
+	}
+	if code := send(doorURL, wrong); code != http.StatusUnauthorized {
+		t.Errorf("after a success: %d, want 401 (failures forgotten)", code)
+	}
+
+	// Forged callback tokens are counted like wrong keys.
+	for range freeFailures + 1 {
+		send(forged, "", "10.5.5.5:1")
+	}
+	if code := send(forged, "", "10.5.5.5:1"); code != http.StatusTooManyRequests {
+		t.Errorf("after %d forged tokens: %d, want 429", freeFailures+1, code)
+	}
+	// A late callback (its attempt timed out) is not a guess.
+	cbs := r.e.Callbacks()
+	tok := cbs.Register("late")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cbs.Wait(ctx, tok, time.Second)
+	for range freeFailures + 2 {
+		if code := send("/callback/"+tok, "", "10.6.6.6:1"); code != http.StatusNotFound {
+			t.Fatalf("late callback: %d, want 404 and no slow-down", code)
+		}
+	}
+}
+
+func TestWebPagesAreRefused(t *testing.T) {
+	r := newLocalRig(t, engine.Config{})
+	r.setServer(t, inspectorOn)
+	r.waitState(t, StateRunning)
+	for _, tc := range []struct {
+		header []string
+		want   int
+	}{
+		{nil, http.StatusOK},
+		{[]string{"Sec-Fetch-Site", "none"}, http.StatusOK},
+		{[]string{"Sec-Fetch-Site", "same-origin"}, http.StatusOK},
+		{[]string{"Origin", "http://127.0.0.1:" + strconv.Itoa(r.port)}, http.StatusOK},
+		{[]string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{[]string{"Sec-Fetch-Site", "same-site"}, http.StatusForbidden},
+		{[]string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{[]string{"Origin", "null"}, http.StatusForbidden},
+	} {
+		code, body, _ := do(t, nil, "POST", r.url("/inspect/demo"), "x", tc.header...)
+		if code != tc.want {
+			t.Errorf("%v: %d %s, want %d", tc.header, code, body, tc.want)
+		}
+	}
+	if n := len(r.l.Inspector().Requests("demo")); n != 4 {
+		t.Errorf("inspector holds %d requests, want the 4 allowed ones", n)
+	}
+}
+
+func TestPublicURLPrefix(t *testing.T) {
+	r := newLocalRig(t, engine.Config{})
+	r.setServer(t, func(s *engine.ServerSettings) { s.Inspector = true; s.PublicURL = "https://hooks.example.net/bh" })
+	st := r.waitState(t, StateRunning)
+	if st.URL != "https://hooks.example.net/bh" {
+		t.Errorf("base URL %q, want the public URL", st.URL)
+	}
+	for _, path := range []string{"/bh/inspect/demo", "/inspect/demo"} {
+		if code, body, _ := do(t, nil, "POST", r.url(path), "x", "Host", "hooks.example.net"); code != http.StatusOK {
+			t.Errorf("POST %s: %d %s", path, code, body)
+		}
+	}
+	if got := redactPath("/bh/callback/" + strings.Repeat("a", 48)); got != "/bh/callback/REDACTED" {
+		t.Errorf("redactPath = %q", got)
+	}
+	if got := redactPath("//callback/" + strings.Repeat("a", 48)); got != "//callback/REDACTED" {
+		t.Errorf("redactPath = %q", got)
 	}
 }
 
@@ -621,7 +725,7 @@ func TestRequestLogIsRedacted(t *testing.T) {
 	r := newLocalRig(t, engine.Config{})
 	var buf strings.Builder
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rt := &routes{e: r.e, insp: r.l.insp, inspOn: func() bool { return true }, limiter: newLimiter()}
+	rt := &routes{e: r.e, insp: r.l.insp, inspOn: func() bool { return true }, callbacks: newLimiter(), keys: newLimiter()}
 	h := guard(rt.handler(), newHostGuard(), log)
 	token := r.e.Callbacks().Register("attempt-1")
 	defer r.e.Callbacks().Cancel(token)
@@ -651,4 +755,48 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+func TestInspectFollowEndsWithTheControlSocket(t *testing.T) {
+	r := newLocalRig(t, engine.Config{})
+	r.setServer(t, inspectorOn)
+	r.waitState(t, StateRunning)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeControl(ctx, SocketPath(dir), WithLocal(http.NotFoundHandler(), r.l)) }()
+	c := NewClient(dir)
+	followed := make(chan error, 1)
+	got := make(chan Inspected, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(SocketPath(dir)); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	go func() {
+		followed <- c.Inspect(context.Background(), "demo", true, func(q Inspected) error { got <- q; return nil })
+	}()
+	for q := (Inspected{}); q.Seq == 0; {
+		do(t, nil, "POST", r.url("/inspect/demo"), "x")
+		select {
+		case q = <-got:
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the follower never got a request")
+		}
+	}
+	cancel()
+	for _, ch := range []chan error{served, followed} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Errorf("after the socket stopped: %v", err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("a follower kept the control socket's handler running after it stopped")
+		}
+	}
 }

@@ -3,9 +3,11 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"fyne.io/fyne/v2"
@@ -322,6 +324,7 @@ func (dd *devicesDialog) savePort(pe *portEditor, orig string) []string {
 		return ps
 	}
 	var at string
+	before, saved := dd.w.eng.DeviceConfig(), time.Now()
 	err := dd.apply(func(d *engine.Devices) {
 		drop(d, orig)
 		drop(d, port) // a port speaks one protocol: this replaces what was there
@@ -331,6 +334,10 @@ func (dd *devicesDialog) savePort(pe *portEditor, orig string) []string {
 		return relative(err, at, "port")
 	}
 	dd.report(nil, "Saved "+port+"; connecting…")
+	if reflect.DeepEqual(before, dd.w.eng.DeviceConfig()) {
+		saved = time.Time{} // nothing was opened again: its state now is news
+	}
+	dd.follow(port, saved)
 	return nil
 }
 

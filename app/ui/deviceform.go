@@ -75,7 +75,7 @@ func (f *itemForm) show(problems []string) {
 		l(func(key string, r *row) { rows[key] = r })
 	}
 	for _, r := range rows {
-		r.hint.Importance = widget.LowImportance
+		r.hint.Importance = widget.MediumImportance
 		r.setHint(f.hints[r])
 	}
 	shown := map[*row][]string{}

@@ -2,7 +2,10 @@ package ui
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +43,11 @@ type devicesDialog struct {
 	tabs                           *container.AppTabs
 	content                        fyne.CanvasObject
 	devs                           []engine.DeviceState // as last read
+	// watch is the port a save's message follows until its device
+	// connects ("" for none); its device's states since watchSince are
+	// news (older ones are of the device as it was before the save).
+	watch      string
+	watchSince time.Time
 }
 
 func (w *Window) newDevicesDialog() *devicesDialog {
@@ -141,6 +149,7 @@ func (dd *devicesDialog) refresh() {
 			func() { dd.editPair(&p) }, func(d *engine.Devices) { d.Pairs = slices.DeleteFunc(d.Pairs, samePair(p)) }))
 	}
 	emptyHint(dd.pairs, "No paired lights.")
+	dd.showWatched()
 	dd.content.Refresh()
 }
 
@@ -249,14 +258,49 @@ func (dd *devicesDialog) apply(change func(*engine.Devices)) error {
 
 // report shows the outcome of a change under the tabs.
 func (dd *devicesDialog) report(err error, ok string) {
-	dd.message.Importance = widget.SuccessImportance
-	dd.message.SetText(ok)
+	dd.watch = ""
 	if err != nil {
-		dd.message.Importance = widget.DangerImportance
-		dd.message.SetText(problemText(err))
+		dd.say(widget.DangerImportance, problemText(err))
+		return
 	}
+	dd.say(widget.SuccessImportance, ok)
+}
+
+func (dd *devicesDialog) say(imp widget.Importance, text string) {
+	dd.message.Importance = imp
+	dd.message.SetText(text)
 	dd.message.Show()
 	dd.content.Refresh()
+}
+
+// follow makes the message follow the device at port, saved at since
+// (zero when its settings did not change), until it connects.
+func (dd *devicesDialog) follow(port string, since time.Time) {
+	dd.watch, dd.watchSince = port, since
+	dd.showWatched()
+}
+
+// showWatched says how the followed port's device is doing once there is
+// news of it: connected (and the message stops following it), or why not.
+func (dd *devicesDialog) showWatched() {
+	i := slices.IndexFunc(dd.devs, func(d engine.DeviceState) bool { return d.Path == dd.watch })
+	if dd.watch == "" || i < 0 {
+		return
+	}
+	d := dd.devs[i]
+	news := !d.Since.Before(dd.watchSince)
+	if d.Since.IsZero() { // not opened yet, or not there to open
+		_, err := os.Stat(d.Path)
+		news = errors.Is(err, fs.ErrNotExist)
+	}
+	switch {
+	case !news:
+	case d.Connected:
+		dd.watch = ""
+		dd.say(widget.SuccessImportance, fmt.Sprintf("Saved %s: connected to %s.", d.Path, cmp.Or(d.Name(), d.ID)))
+	case d.Error != "":
+		dd.say(widget.DangerImportance, fmt.Sprintf("Saved %s, but it is not connected: %s", d.Path, d.Error))
+	}
 }
 
 func (dd *devicesDialog) setUSB(on bool) {

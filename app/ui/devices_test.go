@@ -107,12 +107,14 @@ func TestDevicesDialogAddsPortsAndShowsState(t *testing.T) {
 	test.Type(pe.port, btn.Path())
 	test.Tap(pe.f.save)
 	runUntilShown(t, dd, e, events, "● sim SIM-DLG — connected", "serial:SIM-DLG · BH1 · "+btn.Path(), "0 reconnect(s)", "since ")
+	wantMessage(t, dd, "Saved "+btn.Path()+": connected to sim SIM-DLG.")
 
 	pe = dd.editPort(engine.Devices{Firmata: []serial.FirmataOptions{{}}}, "")
 	test.Type(pe.port, fb.Path())
 	test.Type(pe.buttons.rows[0].val.pin, "40")
 	test.Tap(pe.f.save)
 	runUntilShown(t, dd, e, events, "○ "+fb.Path()+" — not connected", "pin 40 (button 1) cannot be an input with pull-up on this board")
+	wantMessage(t, dd, "Saved "+fb.Path()+", but it is not connected: ", "pin 40 (button 1) cannot be an input")
 	if got := labelsUnder(dd.ports); !strings.Contains(got, "Firmata · "+fb.Path()) || !strings.Contains(got, "button pins 40") {
 		t.Errorf("Serial ports tab shows %q, want the Firmata board with pin 40", got)
 	}
@@ -127,6 +129,22 @@ func TestDevicesDialogAddsPortsAndShowsState(t *testing.T) {
 	runUntilShown(t, dd, e, events, "firmata:"+fb.Path()+" · Firmata", "● StandardFirmata ("+fb.Path()+") — connected")
 	if took := time.Since(fixed); took > 5*time.Second {
 		t.Errorf("the fixed board connected %v after the fix, want at once", took)
+	}
+	wantMessage(t, dd, "Saved "+fb.Path()+": connected to StandardFirmata ("+fb.Path()+").")
+}
+
+// wantMessage checks that the message under the Devices dialog's tabs says
+// each of want, and no longer that a port is connecting.
+func wantMessage(t *testing.T, dd *devicesDialog, want ...string) {
+	t.Helper()
+	got := dd.message.Text
+	if !dd.message.Visible() || strings.Contains(got, "connecting") {
+		t.Errorf("message = %q (shown %v), want the device's state", got, dd.message.Visible())
+	}
+	for _, s := range want {
+		if !strings.Contains(got, s) {
+			t.Errorf("message = %q, want it to say %q", got, s)
+		}
 	}
 }
 
@@ -353,6 +371,9 @@ func TestDevicesButtonOpensTheDialog(t *testing.T) {
 	btn := findButton(w.Content(), "Devices")
 	if btn == nil {
 		t.Fatal("the window has no Devices button")
+	}
+	if findButton(w.Content(), "Add serial port") != nil {
+		t.Error("the toolbar still has Add serial port, which the Devices dialog does")
 	}
 	test.Tap(btn)
 	top := w.Canvas().Overlays().Top()

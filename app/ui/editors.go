@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buttonhook/buttonhook/app/engine"
@@ -43,7 +44,7 @@ func newEditor(items []*widget.FormItem, save func() error, done func()) *editor
 	})
 	ed.save.Importance = widget.HighImportance
 	ed.cancel = widget.NewButton("Cancel", done)
-	ed.content = container.NewBorder(nil, container.NewVBox(ed.problem, container.NewHBox(ed.cancel, ed.save)), nil, nil, ed.form)
+	ed.content = container.NewBorder(nil, container.NewVBox(ed.problem, container.NewHBox(layout.NewSpacer(), ed.cancel, ed.save)), nil, nil, ed.form)
 	return ed
 }
 
@@ -56,7 +57,7 @@ func problemText(err error) string {
 	}
 	lines := make([]string, len(ie))
 	for i, l := range ie {
-		for _, p := range []string{"targets[0].", "bindings[0].", "serial_ports[0]: "} {
+		for _, p := range []string{"targets[0].", "bindings[0]."} {
 			l = strings.TrimPrefix(l, p)
 		}
 		lines[i] = l
@@ -143,26 +144,4 @@ func (w *Window) bindingEditor(done func()) (*bindingEditor, *editor) {
 
 func (w *Window) showBindingEditor() {
 	w.show("New binding", func(done func()) *editor { _, ed := w.bindingEditor(done); return ed }, 480)
-}
-
-func (w *Window) portEditor(done func()) (*widget.Entry, *editor) {
-	path := widget.NewEntry()
-	path.SetPlaceHolder("/dev/ttyACM0, COM3, or the path `buttonhook sim` prints")
-	ed := newEditor([]*widget.FormItem{{Text: "Serial port", Widget: path, HintText: "Buttonhook opens it at 115200 baud and keeps reconnecting"}},
-		func() error {
-			p := strings.TrimSpace(path.Text)
-			if p == "" {
-				return errors.New("serial port: enter a path")
-			}
-			if err := w.eng.AddSerialPort(p); err != nil {
-				return err
-			}
-			w.setStatus("Added " + p + "; connecting…")
-			return nil
-		}, done)
-	return path, ed
-}
-
-func (w *Window) showPortEditor() {
-	w.show("Add serial port", func(done func()) *editor { _, ed := w.portEditor(done); return ed }, 520)
 }

@@ -62,7 +62,7 @@ func TestInspectorShowsRequestsAsTheyArrive(t *testing.T) {
 	v.list.Select(1)
 	d := v.detail.Text
 	for _, want := range []string{
-		"POST /inspect/demo/hook?token=••••••&who=button 1\n",
+		"POST /inspect/demo/hook?who=button 1&token=••••••\n", // in the order sent
 		"Authorization: Bearer ••••••\n",
 		"Content-Type: application/json\n",
 		"{\n  \"event\": \"pressed\",\n  \"button\": 1\n}",

@@ -36,7 +36,7 @@ var logColumns = []logColumn{
 		if a.Status == storage.StatusWaiting {
 			return "…"
 		}
-		return a.Duration.Round(time.Millisecond).String()
+		return formatDuration(a.Duration)
 	}},
 	{"Request to", 220, "", func(a storage.Attempt) string { return a.Method + " " + a.URL }},
 	{"Error", 260, "", func(a storage.Attempt) string { return a.Error }},
@@ -121,4 +121,19 @@ func statusImportance(s storage.Status) widget.Importance {
 	default:
 		return widget.WarningImportance
 	}
+}
+
+// formatDuration writes a duration for the log, its details and the status
+// line: to the millisecond ("79ms", "1.235s"), and under a millisecond to a
+// tenth of one ("0.4ms", "<0.1ms"), where rounding would say 0s.
+func formatDuration(d time.Duration) string {
+	switch tenths := d.Round(100 * time.Microsecond); {
+	case d <= 0:
+		return "0ms"
+	case tenths == 0:
+		return "<0.1ms"
+	case tenths < time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(tenths)/float64(time.Millisecond))
+	}
+	return d.Round(time.Millisecond).String()
 }

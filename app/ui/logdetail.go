@@ -75,7 +75,6 @@ func (p *detailPanel) hide() {
 // attemptFields are the details of a, as name and value; fields that a
 // does not have are left out.
 func attemptFields(a storage.Attempt) [][2]string {
-	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
 	var out [][2]string
 	add := func(name, value string) {
 		if value != "" {
@@ -96,14 +95,14 @@ func attemptFields(a storage.Attempt) [][2]string {
 	add("Request", strings.TrimSpace(a.Method+" "+a.URL))
 	add("Headers", a.RequestHeaders)
 	if a.Status != storage.StatusWaiting || a.Duration > 0 {
-		timing := ms(a.Duration)
+		timing := formatDuration(a.Duration)
 		var parts []string
 		for _, p := range []struct {
 			name string
 			d    time.Duration
 		}{{"connect", a.Timing.Connect}, {"TLS", a.Timing.TLS}, {"first byte", a.Timing.FirstByte}} {
 			if p.d > 0 {
-				parts = append(parts, p.name+" "+ms(p.d))
+				parts = append(parts, p.name+" "+formatDuration(p.d))
 			}
 		}
 		if len(parts) > 0 {

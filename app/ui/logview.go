@@ -53,6 +53,7 @@ type logView struct {
 	next    string // cursor of the page after rows; empty at the end
 	partial bool   // the last page stopped at the scan limit
 	gen     int    // the current query; older results are dropped
+	selCol  int    // the column of the highlighted cell
 
 	custom     *timeRange   // the range the customRange choice applies; nil before one is applied
 	lastPeriod string       // the period chosen before customRange, to go back to on cancel
@@ -96,7 +97,8 @@ func newLogView(e Engine, win fyne.Window, s *scheduler, message func(string)) *
 
 	v.table = newLogTable(&v.rows, func(col int) string { return headerTitle(col, v.sort, v.asc) }, v.sortBy)
 	v.table.OnSelected = func(id widget.TableCellID) {
-		if id.Row >= 0 && id.Row < len(v.rows) {
+		v.selCol = id.Col
+		if id.Row >= 0 && id.Row < len(v.rows) && v.rows[id.Row].ID != v.detail.shown {
 			v.detail.show(v.rows[id.Row])
 			v.content.Refresh() // lays the panel out
 		}
@@ -213,12 +215,27 @@ func (v *logView) apply(p storage.Page, err error, more bool) {
 		v.rows = append(v.rows, p.Attempts...)
 	} else {
 		v.rows = p.Attempts
-		v.table.UnselectAll()
 		v.table.ScrollToTop()
 	}
 	v.next, v.partial = p.Next, p.Partial
 	v.table.Refresh()
+	v.keepSelection()
 	v.updateFooter()
+}
+
+// keepSelection keeps the table's highlight on the attempt the details
+// show as rows come, go and move, and clears it while that attempt is not
+// among the rows: it never marks another attempt.
+func (v *logView) keepSelection() {
+	i := -1
+	if v.detail.shown != "" {
+		i = slices.IndexFunc(v.rows, func(a storage.Attempt) bool { return a.ID == v.detail.shown })
+	}
+	if i < 0 {
+		v.table.UnselectAll()
+		return
+	}
+	v.table.Select(widget.TableCellID{Row: i, Col: v.selCol}) // nothing if it is there already
 }
 
 func (v *logView) updateFooter() {
@@ -256,6 +273,7 @@ func (v *logView) attemptChanged(a storage.Attempt) {
 			v.requery.call(requeryPause, v.reload)
 		}
 		v.table.Refresh()
+		v.keepSelection()
 		return
 	}
 	switch {
@@ -272,6 +290,7 @@ func (v *logView) attemptChanged(a storage.Attempt) {
 		v.rows = slices.Insert(v.rows, j, a)
 	}
 	v.table.Refresh()
+	v.keepSelection()
 	v.updateFooter()
 }
 

@@ -296,3 +296,111 @@ func TestLogNoteOfAnEmptySortedLog(t *testing.T) {
 		t.Errorf("note of an empty log sorted by code = %q, want No attempts yet (an order filters nothing)", got)
 	}
 }
+
+// TestLogSelectionFollowsTheAttempt selects an attempt, then lets newer
+// attempts push it down, re-sorts the log and filters it out: the
+// highlight stays on the attempt the details show, or goes, and never
+// lands on another attempt.
+func TestLogSelectionFollowsTheAttempt(t *testing.T) {
+	f := newLogFixture(t)
+	f.seed(t)
+	v := f.w.logs
+	var sel *widget.TableCellID // the table's selection, as its callbacks tell it
+	selected, unselected := v.table.OnSelected, v.table.OnUnselected
+	v.table.OnSelected = func(id widget.TableCellID) { sel = &id; selected(id) }
+	v.table.OnUnselected = func(id widget.TableCellID) {
+		sel = nil
+		if unselected != nil {
+			unselected(id)
+		}
+	}
+	highlighted := func() string {
+		if sel == nil || sel.Row >= len(v.rows) {
+			return ""
+		}
+		return v.rows[sel.Row].ID
+	}
+	event := func(a storage.Attempt) {
+		t.Helper()
+		if err := f.db.PutAttempt(a); err != nil {
+			t.Fatal(err)
+		}
+		f.w.handle(engine.Event{Kind: engine.AttemptChanged, Attempt: a})
+	}
+	v.table.Select(widget.TableCellID{Row: 3, Col: 2})
+	chosen := v.rows[3]
+	check := func(what string) {
+		t.Helper()
+		if v.detail.shown != chosen.ID {
+			t.Fatalf("%s: the details show %q, want the chosen attempt %q", what, v.detail.shown, chosen.ID)
+		}
+		if got := highlighted(); got != chosen.ID {
+			t.Errorf("%s: the highlight is on %q (row %v), want it on the chosen attempt %q", what, got, sel, chosen.ID)
+		}
+	}
+
+	event(f.attempt(f.gate, 0, storage.StatusWaiting, 0))
+	check("after a new attempt")
+	event(f.attempt(f.door, 0, storage.StatusOK, 200))
+	event(f.attempt(f.door, 0, storage.StatusFailed, 500))
+	check("after two more")
+
+	test.Tap(header(t, v, "Code"))
+	check("sorted by code")
+	event(f.attempt(f.gate, 0, storage.StatusOK, 299))
+	check("sorted by code, after an attempt that comes first")
+
+	// Filtered out: nothing is highlighted (the details stay open).
+	v.status.SetSelected(string(storage.StatusFailed))
+	if got := highlighted(); got != "" {
+		t.Errorf("with the chosen attempt filtered out, the highlight is on %q", got)
+	}
+	v.status.SetSelected(allStatuses)
+	check("with the filter cleared")
+}
+
+func TestFormatDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0ms"},
+		{30 * time.Microsecond, "<0.1ms"},
+		{437 * time.Microsecond, "0.4ms"},
+		{960 * time.Microsecond, "1ms"},
+		{79*time.Millisecond + 400*time.Microsecond, "79ms"},
+		{1234567 * time.Microsecond, "1.235s"},
+	}
+	for _, tt := range tests {
+		if got := formatDuration(tt.d); got != tt.want {
+			t.Errorf("formatDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+// TestSubMillisecondAttempt shows an attempt of 0.4 ms in the log's Time
+// column, the status line and the details.
+func TestSubMillisecondAttempt(t *testing.T) {
+	f := newLogFixture(t)
+	a := f.attempt(f.door, 0, storage.StatusOK, 200)
+	a.Duration = 437 * time.Microsecond
+	a.Timing = storage.Timing{Connect: 120 * time.Microsecond, FirstByte: 400 * time.Microsecond, Total: a.Duration}
+	if err := f.db.PutAttempt(a); err != nil {
+		t.Fatal(err)
+	}
+	f.w.handle(engine.Event{Kind: engine.AttemptChanged, Attempt: a})
+	v := f.w.logs
+	col := slices.IndexFunc(logColumns, func(c logColumn) bool { return c.title == "Time" })
+	o := v.table.CreateCell()
+	v.table.UpdateCell(widget.TableCellID{Row: 0, Col: col}, o)
+	if got := o.(*widget.Label).Text; got != "0.4ms" {
+		t.Errorf("Time cell = %q, want 0.4ms", got)
+	}
+	if got, want := f.w.status.Text, "Door: OK HTTP 200, in 0.4ms"; got != want {
+		t.Errorf("status = %q, want %q", got, want)
+	}
+	v.table.Select(widget.TableCellID{Row: 0, Col: 0})
+	if got, want := texts(v.detail.form), "0.4ms (connect 0.1ms · first byte 0.4ms)"; !strings.Contains(got, want) {
+		t.Errorf("details lack %q:\n%s", want, got)
+	}
+}

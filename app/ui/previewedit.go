@@ -72,7 +72,7 @@ func (p *previewPane) show() {
 		return
 	}
 	p.text.SetText(s)
-	p.setState("Previewed at "+time.Now().Format("15:04:05")+".", widget.LowImportance)
+	p.setState("Previewed at "+time.Now().Format("15:04:05")+".", widget.MediumImportance)
 }
 
 // curlVarRE finds the shell variables CurlCommand writes for secrets.

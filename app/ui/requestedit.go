@@ -86,7 +86,7 @@ func newRequestEditor(win fyne.Window, changed func()) *requestEditor {
 	q.add("Headers", r.headers.box, "Not for secrets: use the Auth tab, which keeps them in the keyring.")
 	r.presetNote = widget.NewLabel("")
 	r.presetNote.Wrapping = fyne.TextWrapWord
-	r.presetNote.Importance = widget.LowImportance
+	r.presetNote.Importance = widget.MediumImportance
 	r.bodyRows = map[string]*row{
 		"preset":       q.add("Body", r.presetNote, ""),
 		"kind":         q.add("Body", r.bodyKind, ""),

@@ -59,10 +59,12 @@ func (r *row) setHint(s string) {
 	}
 }
 
+// newHint is a hint under a field or a list: caption size in the theme's
+// foreground colour. Quiet text is never LowImportance, which draws in the
+// disabled colour (1.5:1 against a dark dialog, too faint to read).
 func newHint(s string) *widget.Label {
 	h := widget.NewLabel(s)
 	h.SizeName = theme.SizeNameCaptionText
-	h.Importance = widget.LowImportance
 	h.Wrapping = fyne.TextWrapWord
 	return h
 }
@@ -140,7 +142,7 @@ func newKVRows(what, keyHint, valueHint string, win fyne.Window, changed func())
 	r := &kvRows{list: container.NewVBox(), keyHint: keyHint, valueHint: valueHint, changed: changed, win: win}
 	r.addButton = widget.NewButtonWithIcon("Add "+what, theme.ContentAddIcon(), func() { r.add(actions.KV{}); r.changed() })
 	r.emptyLabel = widget.NewLabel("No " + what + "s")
-	r.emptyLabel.Importance = widget.LowImportance
+	r.emptyLabel.Importance = widget.MediumImportance
 	r.box = container.NewVBox(r.list, container.NewHBox(r.addButton, r.emptyLabel))
 	return r
 }

@@ -104,7 +104,7 @@ func (s *secretField) invalid() bool {
 }
 
 func (s *secretField) showState() {
-	s.state.Importance = widget.LowImportance
+	s.state.Importance = widget.MediumImportance
 	switch {
 	case s.source.Selected == sourceEnv:
 		s.state.SetText("Read from this environment variable when a request is sent (for machines without a keyring). Write its name, without $.")

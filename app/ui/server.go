@@ -55,7 +55,7 @@ func (w *Window) serverStatus() (server.Status, bool) {
 func describeServer(st server.Status, ok bool) (string, widget.Importance) {
 	switch {
 	case !ok:
-		return "No local server runs with this window.", widget.LowImportance
+		return "No local server runs with this window.", widget.MediumImportance
 	case st.State == server.StateRunning:
 		text := fmt.Sprintf("● Running at %s since %s, because %s.", st.URL, st.Since.Local().Format("15:04"), st.Reason)
 		if st.LAN {

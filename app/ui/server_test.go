@@ -106,7 +106,7 @@ func TestDescribeServer(t *testing.T) {
 		want []string
 		imp  widget.Importance
 	}{
-		{server.Status{}, false, []string{"No local server runs with this window."}, widget.LowImportance},
+		{server.Status{}, false, []string{"No local server runs with this window."}, widget.MediumImportance},
 		{server.Status{State: server.StateOff, Reason: "nothing needs it"}, true, []string{"Off: nothing needs it."}, widget.MediumImportance},
 		{server.Status{State: server.StateRunning, URL: "http://127.0.0.1:8735", Reason: `target "Door" is async`, Since: since}, true,
 			[]string{"Running at http://127.0.0.1:8735 since 14:02, because target \"Door\" is async."}, widget.SuccessImportance},

@@ -33,11 +33,13 @@ type serverFields struct {
 	fingerprint           *copyable
 	fingerprintBox        *fyne.Container
 	content               fyne.CanvasObject
+	// resized lays the dialog out again after a part was shown or hidden.
+	resized func()
 }
 
 func (w *Window) newServerFields() *serverFields {
 	cur := w.eng.Settings().Server
-	sf := &serverFields{w: w, port: widget.NewEntry(), publicURL: widget.NewEntry(), keep: widget.NewEntry(), fingerprint: w.newCopyable()}
+	sf := &serverFields{w: w, port: widget.NewEntry(), publicURL: widget.NewEntry(), keep: widget.NewEntry(), fingerprint: w.newCopyable(), resized: func() {}}
 	sf.port.SetText(strconv.Itoa(cur.Port))
 	sf.port.Validator = func(s string) error { _, err := parsePort(s); return err }
 	sf.publicURL.SetText(cur.PublicURL)
@@ -46,9 +48,11 @@ func (w *Window) newServerFields() *serverFields {
 	sf.keep.SetText(strconv.Itoa(cur.InspectorKeep))
 	sf.keep.Validator = func(s string) error { _, err := parseInspectorKeep(s); return err }
 	sf.lanNote = newHint(lanWarning)
-	sf.lanNote.Importance = widget.WarningImportance
+	sf.lanNote.TextStyle.Bold = true // the theme's warning colour is too faint to read in the light theme
+	sf.lanNote.Hidden = !cur.LAN
 	sf.lan = widget.NewCheck("Listen on the local network (not only this computer)", nil)
 	sf.lan.SetChecked(cur.LAN)
+	sf.lan.OnChanged = sf.showLANWarning
 	sf.https = widget.NewCheck("Serve HTTPS with a self-signed certificate", nil)
 	sf.https.SetChecked(cur.HTTPS)
 	sf.inspector = widget.NewCheck("Record what is sent to /inspect/…", nil)
@@ -90,6 +94,17 @@ func (sf *serverFields) refresh() {
 	if (fp != "") != sf.fingerprintBox.Visible() {
 		sf.fingerprintBox.Hidden = fp == ""
 		sf.content.Refresh()
+		sf.resized()
+	}
+}
+
+// showLANWarning shows what listening on the local network means while
+// that box is ticked.
+func (sf *serverFields) showLANWarning(on bool) {
+	if on != sf.lanNote.Visible() {
+		sf.lanNote.Hidden = !on
+		sf.content.Refresh()
+		sf.resized()
 	}
 }
 
@@ -104,6 +119,27 @@ func (sf *serverFields) read() (engine.ServerSettings, error) {
 	}
 	return engine.ServerSettings{Port: port, LAN: sf.lan.Checked, PublicURL: strings.TrimSpace(sf.publicURL.Text),
 		HTTPS: sf.https.Checked, Inspector: sf.inspector.Checked, InspectorKeep: keep}, nil
+}
+
+// describeServerSettings says where the local server listens and what it
+// serves: "uses port 8735, on this computer only, over HTTPS".
+func describeServerSettings(s engine.ServerSettings) string {
+	text := fmt.Sprintf("uses port %d", s.Port)
+	if s.LAN {
+		text += ", on the local network"
+	} else {
+		text += ", on this computer only"
+	}
+	if s.HTTPS {
+		text += ", over HTTPS"
+	}
+	if s.PublicURL != "" {
+		text += ", reached at " + s.PublicURL
+	}
+	if s.Inspector {
+		text += fmt.Sprintf(", with the request inspector (%d requests per bin)", s.InspectorKeep)
+	}
+	return text
 }
 
 func parsePort(s string) (int, error) {

@@ -49,7 +49,7 @@ func (w *Window) newDynamicEditor(id string, changed func()) *dynamicEditor {
 
 	var f fields
 	f.add("Allowed hosts", d.hosts, "One per line: example.com (that host), or *.example.com (its subdomains). "+
-		"Empty allows any host, unless the target sends secrets.")
+		"Empty: only the host of the URL on the General tab.")
 	f.add("", d.secrets, "")
 	f.add("API endpoint", d.endpoint.box, "PUT {\"url\": \"https://…\"} to it with the header Authorization: Bearer KEY; GET reads the URL, DELETE clears it.")
 	f.add("", container.NewHBox(widget.NewButtonWithIcon("API keys…", theme.AccountIcon(), w.showAPIKeys)), "")
@@ -78,18 +78,20 @@ func (d *dynamicEditor) read(t *actions.Target) {
 	})}
 }
 
-// refresh shows the rule for t's secrets, its endpoint, the URL set now
+// refresh shows where the API may point t, its endpoint, the URL set now
 // and the server's status.
 func (d *dynamicEditor) refresh(t actions.Target) {
-	rule := ""
+	var rule string
+	switch host := urlHost(t.URL); {
+	case len(t.Dynamic.Hosts) > 0:
+		rule = "The API may point this target only at the hosts listed above."
+	case host != "":
+		rule = "With no hosts listed, the API may point this target only at " + host + ", the host of the URL on the General tab."
+	default:
+		rule = "List the hosts the API may point this target at: with none listed and no URL on the General tab, no URL can be set."
+	}
 	if carriers := t.SecretCarriers(); len(carriers) > 0 {
-		rule = "This target sends secrets (" + strings.Join(carriers, ", ") + "), so the URL may only point at the hosts listed above"
-		if host := urlHost(t.URL); host != "" {
-			rule += " or, when none are listed, at " + host + ", the host of the URL on the General tab"
-		} else {
-			rule += ": list them, or no URL can be set"
-		}
-		rule += "."
+		rule += " It sends secrets (" + strings.Join(carriers, ", ") + "), so only to https:// URLs (or http:// on this computer)."
 	}
 	setText(d.secrets, rule)
 	d.secrets.Hidden = rule == ""

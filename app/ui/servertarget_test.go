@@ -81,16 +81,17 @@ func TestTargetEditorDynamicSecretsRule(t *testing.T) {
 	tg := actions.Target{Name: "Vault", Enabled: true, Method: "POST", URL: "https://vault.example.com/open",
 		Auth: actions.Auth{Kind: actions.AuthBearer, Token: "env:VAULT_TOKEN"}, Dynamic: actions.Dynamic{Enabled: true}}
 	te := w.newTargetEditor(&tg, func() {})
-	if got := te.dyn.secrets.Text; !strings.Contains(got, "sends secrets (auth.token)") || !strings.Contains(got, "at vault.example.com, the host of the URL on the General tab") {
+	if got := te.dyn.secrets.Text; !strings.Contains(got, "only at vault.example.com, the host of the URL on the General tab") ||
+		!strings.Contains(got, "sends secrets (auth.token), so only to https:// URLs") {
 		t.Errorf("the rule says %q", got)
 	}
 	te.req.url.SetText("")
-	if got := te.dyn.secrets.Text; !strings.Contains(got, "list them, or no URL can be set") {
+	if got := te.dyn.secrets.Text; !strings.Contains(got, "no URL can be set") {
 		t.Errorf("with no URL, the rule says %q", got)
 	}
 	selectAuth(te.auth, actions.AuthNone)
-	if te.dyn.secrets.Visible() {
-		t.Errorf("a target with no secrets shows the rule %q", te.dyn.secrets.Text)
+	if got := te.dyn.secrets.Text; strings.Contains(got, "secrets") || !strings.Contains(got, "no URL can be set") {
+		t.Errorf("a target with no secrets and no URL: the rule says %q", got)
 	}
 }
 

@@ -55,13 +55,14 @@ func (w *Window) settingsEditor(done func()) (*settingsEditor, *editor) {
 		}
 		// The fields' checks are the engine's (the same limits), so what
 		// SetSettings refuses is a failure to save.
+		before := w.eng.Settings()
 		if err := w.eng.SetSettings(s); err != nil {
 			if strings.HasPrefix(problemText(err), "server.") {
 				se.tabs.SelectIndex(settingsServerTab)
 			}
 			return err
 		}
-		w.setStatus("Saved the settings: the log " + describeLog(s.Log) + ".")
+		w.setStatus(describeSave(before, w.eng.Settings()))
 		return nil
 	}, func() { stop(); done() })
 	// The log's form and the server's, in tabs above the editor's buttons.
@@ -69,10 +70,12 @@ func (w *Window) settingsEditor(done func()) (*settingsEditor, *editor) {
 		container.NewTabItem("Attempt log", container.NewPadded(ed.form)),
 		container.NewTabItem("Local server", capped(container.NewPadded(se.server.content), 500)),
 	)
-	buttons := container.NewHBox(ed.cancel, ed.save, layout.NewSpacer(),
+	buttons := container.NewHBox(
 		widget.NewButtonWithIcon("API keys…", theme.AccountIcon(), w.showAPIKeys),
-		widget.NewButtonWithIcon("Request inspector…", theme.SearchIcon(), w.showInspector))
+		widget.NewButtonWithIcon("Request inspector…", theme.SearchIcon(), w.showInspector),
+		layout.NewSpacer(), ed.cancel, ed.save)
 	ed.content = container.NewBorder(nil, container.NewVBox(ed.problem, buttons), nil, nil, se.tabs)
+	se.server.resized = func() { ed.grow() } // ed.grow is set when the dialog shows
 	return se, ed
 }
 
@@ -127,6 +130,22 @@ func describeLog(l engine.LogSettings) string {
 		return days + ", of any number"
 	}
 	return fmt.Sprintf("%s, at most %d", days, l.MaxAttempts)
+}
+
+// describeSave says what a save of the settings changed: "Saved the
+// settings: the log keeps 30 days of attempts, of any number."
+func describeSave(before, after engine.Settings) string {
+	var changed []string
+	if after.Log != before.Log {
+		changed = append(changed, "the log "+describeLog(after.Log))
+	}
+	if after.Server != before.Server {
+		changed = append(changed, "the local server "+describeServerSettings(after.Server))
+	}
+	if len(changed) == 0 {
+		return "Saved the settings (nothing changed)."
+	}
+	return "Saved the settings: " + strings.Join(changed, "; ") + "."
 }
 
 // showSettings opens the Settings dialog.

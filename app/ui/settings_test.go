@@ -115,24 +115,17 @@ func TestSettingsButtonOpensTheDialog(t *testing.T) {
 
 // findLabels collects the text of the labels, rich texts and texts under o.
 func findLabels(o fyne.CanvasObject, out *[]string) {
-	switch v := o.(type) {
-	case *widget.Label:
-		*out = append(*out, v.Text)
-	case *widget.RichText:
-		*out = append(*out, v.String())
-	case *canvas.Text:
-		*out = append(*out, v.Text)
-	case *fyne.Container:
-		for _, c := range v.Objects {
-			findLabels(c, out)
+	walk(o, func(o fyne.CanvasObject) bool {
+		switch v := o.(type) {
+		case *widget.Label:
+			*out = append(*out, v.Text)
+		case *widget.RichText:
+			*out = append(*out, v.String())
+		case *canvas.Text:
+			*out = append(*out, v.Text)
 		}
-		return
-	}
-	if wd, ok := o.(fyne.Widget); ok {
-		for _, c := range test.WidgetRenderer(wd).Objects() {
-			findLabels(c, out)
-		}
-	}
+		return true
+	})
 }
 
 func TestSettingsServerTabValidatesAndSaves(t *testing.T) {
@@ -237,5 +230,64 @@ func TestSettingsWithoutServer(t *testing.T) {
 	se, _ := w.settingsEditor(func() {})
 	if want := "No local server runs with this window."; se.server.status.Text != want {
 		t.Errorf("status = %q, want %q", se.server.status.Text, want)
+	}
+}
+
+// TestLANWarningOnlyWhenTicked shows the warning about the local network
+// only while Listen on the local network is ticked.
+func TestLANWarningOnlyWhenTicked(t *testing.T) {
+	w, e := newWindow(t)
+	se, _ := w.settingsEditor(func() {})
+	sf := se.server
+	if sf.lan.Checked || sf.lanNote.Visible() {
+		t.Errorf("at start: ticked %v, warning shown %v; want neither", sf.lan.Checked, sf.lanNote.Visible())
+	}
+	test.Tap(sf.lan)
+	if !sf.lanNote.Visible() {
+		t.Error("ticked, but the warning is hidden")
+	}
+	test.Tap(sf.lan)
+	if sf.lanNote.Visible() {
+		t.Error("unticked, but the warning is shown")
+	}
+	setServer(t, e, func(s *engine.ServerSettings) { s.LAN = true })
+	se, _ = w.settingsEditor(func() {})
+	if !se.server.lanNote.Visible() {
+		t.Error("opened with the local network on, but the warning is hidden")
+	}
+}
+
+// TestSettingsStatusSaysWhatChanged saves the server settings alone, the
+// log settings alone, and nothing: the status line names what was saved.
+func TestSettingsStatusSaysWhatChanged(t *testing.T) {
+	w, _ := newWindow(t)
+	save := func(change func(se *settingsEditor)) string {
+		t.Helper()
+		se, ed := w.settingsEditor(func() {})
+		change(se)
+		test.Tap(ed.save)
+		if ed.problem.Visible() {
+			t.Fatalf("save refused: %q", ed.problem.Text)
+		}
+		return w.status.Text
+	}
+	tests := []struct {
+		name      string
+		change    func(se *settingsEditor)
+		want, not string
+	}{
+		{"server only", func(se *settingsEditor) { se.server.port.SetText("9123"); test.Tap(se.server.lan) },
+			"Saved the settings: the local server uses port 9123, on the local network.", "log"},
+		{"log only", func(se *settingsEditor) { se.keepDays.SetText("30") },
+			"Saved the settings: the log keeps 30 days of attempts, of any number.", "server"},
+		{"both", func(se *settingsEditor) { se.keepDays.SetText("0"); test.Tap(se.server.inspector) },
+			"Saved the settings: the log keeps attempts of any age, of any number; the local server uses port 9123, on the local network, with the request inspector (50 requests per bin).", ""},
+		{"nothing", func(*settingsEditor) {}, "Saved the settings (nothing changed).", "log"},
+	}
+	for _, tt := range tests {
+		got := save(tt.change)
+		if got != tt.want || tt.not != "" && strings.Contains(got, tt.not) {
+			t.Errorf("%s: status %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

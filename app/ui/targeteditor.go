@@ -251,7 +251,7 @@ func (te *targetEditor) trySave() {
 	// The keyring may block while the OS asks to unlock it: write it off
 	// the UI goroutine. The goroutine ends when the writes are done.
 	te.save.Disable()
-	te.setProblem("Storing secrets in the OS keyring…", widget.LowImportance)
+	te.setProblem("Storing secrets in the OS keyring…", widget.MediumImportance)
 	te.saving.Add(1)
 	go func() {
 		defer te.saving.Done()

@@ -139,7 +139,7 @@ func (te *transportEditor) fetchPin(rawURL string) {
 		return
 	}
 	te.fetch.Disable()
-	te.setPinState("Connecting…", widget.LowImportance)
+	te.setPinState("Connecting…", widget.MediumImportance)
 	te.fetches.Add(1)
 	go func() {
 		defer te.fetches.Done()
@@ -152,7 +152,7 @@ func (te *transportEditor) fetchPin(rawURL string) {
 				te.setPinState(err.Error(), widget.DangerImportance)
 				return
 			}
-			te.setPinState("", widget.LowImportance)
+			te.setPinState("", widget.MediumImportance)
 			te.confirmPin(fp, subject)
 		})
 	}()

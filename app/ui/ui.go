@@ -1,20 +1,23 @@
 // Package ui is Buttonhook's window: devices with their connection state,
 // the targets, and the live attempt log, with editors for targets (every
 // field, in tabs, with a preview; typed secrets go to a SecretStore, the
-// target keeps references), bindings and serial ports. It drives the engine
-// and never holds state of its own beyond what it shows; it is refreshed
-// from engine events on the UI thread.
+// target keeps references), bindings, devices and settings. It drives the
+// engine and never holds state of its own beyond what it shows; it is
+// refreshed from engine events on the UI thread.
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -35,7 +38,6 @@ type Engine interface {
 	UpdateTarget(actions.Target) error
 	DeleteTarget(idOrName string) error
 	SaveBinding(engine.Binding) error
-	AddSerialPort(path string) error
 	TestTarget(ctx context.Context, t actions.Target) actions.Result
 	Settings() engine.Settings
 	SetSettings(engine.Settings) error
@@ -63,6 +65,7 @@ type Window struct {
 	targetList *widget.List
 	logs       *logView
 	status     *widget.Label
+	ready      string // the status line's text while nothing else is said
 }
 
 // New builds the main window for e in app a, showing the engine's state as
@@ -70,7 +73,7 @@ type Window struct {
 func New(a fyne.App, e Engine) *Window {
 	w := &Window{Window: a.NewWindow("Buttonhook"), app: a, eng: e, sched: realScheduler()}
 	w.statsLater = debouncer{s: w.sched}
-	w.status = widget.NewLabel("Ready. Plug in a button, or run `buttonhook sim` and add its port.")
+	w.status = widget.NewLabel("")
 	w.status.Truncation = fyne.TextTruncateEllipsis
 	w.deviceList = widget.NewList(func() int { return max(len(w.devices), 1) }, newTwoLine, w.updateDevice)
 	w.targetList = widget.NewList(func() int { return max(len(w.config.Targets), 1) }, newTargetRow, w.updateTarget)
@@ -86,7 +89,6 @@ func New(a fyne.App, e Engine) *Window {
 	toolbar := container.NewHBox(
 		widget.NewButtonWithIcon("New target", theme.ContentAddIcon(), func() { w.showTargetEditor(nil) }),
 		widget.NewButtonWithIcon("New binding", theme.MediaPlayIcon(), func() { w.showBindingEditor() }),
-		widget.NewButtonWithIcon("Add serial port", theme.ComputerIcon(), func() { w.showPortEditor() }),
 		widget.NewButtonWithIcon("Devices", theme.ComputerIcon(), func() { w.showDevices() }),
 		widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), w.showSettings),
 		widget.NewButtonWithIcon("Inspector", theme.SearchIcon(), w.showInspector),
@@ -104,6 +106,44 @@ func New(a fyne.App, e Engine) *Window {
 	w.readState()
 	w.logs.loadNow()
 	return w
+}
+
+// showReady says in the status line which devices there are, unless
+// something else has been said there since it last did.
+func (w *Window) showReady() {
+	if w.status.Text == w.ready {
+		w.ready = readyText(w.devices)
+		w.setStatus(w.ready)
+	}
+}
+
+// readyText names the devices that are connected and those that are not,
+// or says where to add one.
+func readyText(devs []engine.DeviceState) string {
+	var on, off []string
+	for _, d := range devs {
+		name := cmp.Or(d.Name(), d.Path)
+		if d.Connected {
+			on = append(on, name)
+		} else {
+			off = append(off, name)
+		}
+	}
+	are := func(names []string) string {
+		if len(names) == 1 {
+			return names[0] + " is"
+		}
+		return strings.Join(names, ", ") + " are"
+	}
+	switch {
+	case len(devs) == 0:
+		return "Ready. No devices yet: plug in a supported USB button, or add a serial port with Devices (`buttonhook sim` makes one to try)."
+	case len(off) == 0:
+		return "Ready: " + are(on) + " connected."
+	case len(on) == 0:
+		return "Ready, but " + are(off) + " not connected: see Devices."
+	}
+	return "Ready: " + are(on) + " connected; " + are(off) + " not (see Devices)."
 }
 
 // SetSecretStore gives the target editor a place to store the secrets a
@@ -133,6 +173,8 @@ func (w *Window) handle(ev engine.Event) {
 	case engine.DevicesChanged:
 		w.devices = w.eng.Devices()
 		w.deviceList.Refresh()
+		w.targetList.Refresh() // the names of the devices bindings are on
+		w.showReady()
 	case engine.ConfigChanged:
 		w.config = w.eng.Config()
 		w.logs.setTargets(w.config.Targets)
@@ -158,6 +200,7 @@ func (w *Window) readState() {
 	w.applyStats(w.eng.TargetStats())
 	w.deviceList.Refresh()
 	w.targetList.Refresh()
+	w.showReady()
 }
 
 // reloadStats reads the target counters again, off the UI goroutine.
@@ -183,7 +226,7 @@ func describe(a storage.Attempt) string {
 		parts = append(parts, fmt.Sprintf("HTTP %d", a.Code))
 	}
 	if a.Duration > 0 {
-		parts = append(parts, "in "+a.Duration.Round(time.Millisecond).String())
+		parts = append(parts, "in "+formatDuration(a.Duration))
 	}
 	if a.Error != "" && a.Status == storage.StatusFailed {
 		parts = append(parts, a.Error)
@@ -203,8 +246,8 @@ func (w *Window) updateDevice(id widget.ListItemID, o fyne.CanvasObject) {
 	title, detail := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label)
 	if len(w.devices) == 0 {
 		title.SetText("No devices yet")
-		detail.SetText("Add a serial port (or run `buttonhook sim`)")
-		title.Importance = widget.LowImportance
+		detail.SetText("Add a serial port with Devices (or run `buttonhook sim`)")
+		title.Importance = widget.MediumImportance
 		title.Refresh()
 		return
 	}
@@ -225,11 +268,15 @@ func (w *Window) updateDevice(id widget.ListItemID, o fyne.CanvasObject) {
 	title.Refresh()
 }
 
+// newTargetRow is a target's name, what it is bound to, its request and
+// its counters, one a line, with Edit and Test.
 func newTargetRow() fyne.CanvasObject {
-	text := newTwoLine()
-	counters := widget.NewLabel("")
-	counters.Truncation = fyne.TextTruncateEllipsis
-	text.(*fyne.Container).Add(counters)
+	text := container.New(layout.NewCustomPaddedVBoxLayout(0), widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	for range 3 {
+		l := widget.NewLabel("")
+		l.Truncation = fyne.TextTruncateEllipsis
+		text.Add(l)
+	}
 	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), nil)
 	test := widget.NewButton("Test", nil)
 	return container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(edit, test)), text)
@@ -240,18 +287,21 @@ func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 	box := row.Objects[0].(*fyne.Container)
 	buttons := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
 	edit, test := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
-	title, detail := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label)
-	counters := box.Objects[2].(*widget.Label)
+	title, bound, request, counters := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label),
+		box.Objects[2].(*widget.Label), box.Objects[3].(*widget.Label)
 	if len(w.config.Targets) == 0 {
 		title.SetText("No targets yet")
-		detail.SetText("Create one with New target")
-		counters.SetText("")
+		bound.SetText("Create one with New target")
+		request.Hide()
+		counters.Hide()
 		buttons.Hide()
 		return
 	}
 	if !buttons.Visible() {
+		request.Show()
+		counters.Show()
 		buttons.Show()
-		row.Refresh() // lays the row out again with its buttons
+		row.Refresh() // lays the row out again with its buttons and lines
 	}
 	t := w.config.Targets[id]
 	state := ""
@@ -259,20 +309,36 @@ func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 		state = " (disabled)"
 	}
 	title.SetText(t.Name + state)
-	var bound []string
-	for _, b := range w.config.Bindings {
-		if b.Target == t.ID {
-			bound = append(bound, fmt.Sprintf("button %d %s", b.Button, b.Gesture))
-		}
-	}
-	on := "not bound"
-	if len(bound) > 0 {
-		on = strings.Join(bound, ", ")
-	}
-	detail.SetText(fmt.Sprintf("%s %s · %s · v%d", t.Method, actions.RedactURL(t.URL), on, t.Version))
+	bound.SetText(w.boundText(t.ID))
+	request.SetText(fmt.Sprintf("%s %s · v%d", t.Method, actions.RedactURL(t.URL), t.Version))
 	counters.SetText(statsText(w.stats[t.ID], time.Now()))
 	edit.OnTapped = func() { w.showTargetEditor(&t) }
 	test.OnTapped = func() { w.testTarget(t) }
+}
+
+// boundText says which buttons call a target: "Bound to button 1 press,
+// button 2 long on sim SIM-1".
+func (w *Window) boundText(target string) string {
+	var bound []string
+	for _, b := range w.config.Bindings {
+		if b.Target != target {
+			continue
+		}
+		s := fmt.Sprintf("button %d %s", b.Button, b.Gesture)
+		if b.Device != "" {
+			i := slices.IndexFunc(w.devices, func(d engine.DeviceState) bool { return d.ID == b.Device })
+			name := b.Device
+			if i >= 0 {
+				name = cmp.Or(w.devices[i].Name(), name)
+			}
+			s += " on " + name
+		}
+		bound = append(bound, s)
+	}
+	if len(bound) == 0 {
+		return "Not bound to a button yet"
+	}
+	return "Bound to " + strings.Join(bound, ", ")
 }
 
 func (w *Window) testTarget(t actions.Target) {
@@ -281,7 +347,7 @@ func (w *Window) testTarget(t actions.Target) {
 		r := w.eng.TestTarget(context.Background(), t)
 		fyne.Do(func() {
 			if r.OK {
-				w.setStatus(fmt.Sprintf("Test of %s: HTTP %d in %s (not logged)", t.Name, r.Code, r.Duration.Round(time.Millisecond)))
+				w.setStatus(fmt.Sprintf("Test of %s: HTTP %d in %s (not logged)", t.Name, r.Code, formatDuration(r.Duration)))
 			} else {
 				w.setStatus(fmt.Sprintf("Test of %s failed: %s (not logged)", t.Name, r.Reason()))
 			}

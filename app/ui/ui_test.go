@@ -2,13 +2,19 @@ package ui
 
 import (
 	"context"
+	"image/color"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -109,16 +115,17 @@ func TestCreateTargetBindingAndSeeAPress(t *testing.T) {
 	}
 	eventually(t, w, events, "the target to be listed", func() bool { return len(w.config.Targets) == 1 })
 
-	// A serial port and a binding, through their editors.
+	// A serial port through the Devices dialog, and a binding.
 	btn, err := sim.New(sim.Options{Serial: "SIM-UI"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer btn.Close()
 	func() {
-		path, ped := w.portEditor(func() {})
-		test.Type(path, btn.Path())
-		test.Tap(ped.save)
+		pe := w.newDevicesDialog().editPort(engine.Devices{}, "")
+		test.Type(pe.port, btn.Path())
+		test.Tap(pe.f.save)
+		closeOverlays(w)
 		be, bed := w.bindingEditor(func() {})
 		if be.target.Selected != "Door bell" {
 			t.Errorf("binding editor offers target %q, want Door bell", be.target.Selected)
@@ -179,4 +186,252 @@ func TestBindingEditorRefusesBadButton(t *testing.T) {
 	if len(e.Config().Bindings) != 0 {
 		t.Errorf("a binding was saved")
 	}
+}
+
+// TestStatusAtStartNamesTheDevices opens the window with no devices, then
+// with a configured port before and after it connects: the first status
+// line says what is there, and follows the devices until something else
+// is said.
+func TestStatusAtStartNamesTheDevices(t *testing.T) {
+	w, e := newWindow(t)
+	if got := w.status.Text; !strings.Contains(got, "No devices yet") || !strings.Contains(got, "Devices") || strings.Contains(got, "add its port.") {
+		t.Errorf("status with no devices = %q, want it to say so and point to Devices", got)
+	}
+
+	btn, err := sim.New(sim.Options{Serial: "SIM-START"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { btn.Close() })
+	if err := e.SetDeviceConfig(engine.Devices{BH1: []string{btn.Path()}}); err != nil {
+		t.Fatal(err)
+	}
+	w = New(fyne.CurrentApp(), e)
+	*w.sched = inlineScheduler()
+	t.Cleanup(w.Close)
+	if got, want := w.status.Text, btn.Path()+" is not connected"; !strings.Contains(got, want) {
+		t.Errorf("status with a port not yet open = %q, want it to say %q", got, want)
+	}
+	events, unsubscribe := e.Subscribe(256)
+	defer unsubscribe()
+	runEngine(t, e)
+	eventually(t, w, events, "the status to say the device is connected", func() bool {
+		return strings.Contains(w.status.Text, "sim SIM-START is connected")
+	})
+
+	// Opened while the device is connected.
+	w = New(fyne.CurrentApp(), e)
+	t.Cleanup(w.Close)
+	if got, want := w.status.Text, "Ready: sim SIM-START is connected."; got != want {
+		t.Errorf("status at start = %q, want %q", got, want)
+	}
+	// Once something else is said, device changes leave the status alone.
+	w.setStatus("Testing Door…")
+	w.handle(engine.Event{Kind: engine.DevicesChanged})
+	if got := w.status.Text; got != "Testing Door…" {
+		t.Errorf("a device change replaced the status with %q", got)
+	}
+}
+
+// TestDialogButtonsOnTheRight opens each editor from the window: Save is
+// at the right of its dialog, with Cancel just before it.
+func TestDialogButtonsOnTheRight(t *testing.T) {
+	w, e := newDevicesWindow(t)
+	if err := e.SaveTarget(actions.Target{Name: "Door", Enabled: true, Method: "POST", URL: "http://127.0.0.1/door"}); err != nil {
+		t.Fatal(err)
+	}
+	w.readState()
+	abs := func(o fyne.CanvasObject) fyne.Position {
+		return fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+	}
+	for _, tt := range []struct {
+		name string
+		open func()
+	}{
+		{"New binding", func() { test.Tap(findButton(w.Content(), "New binding")) }},
+		{"Settings", func() { test.Tap(findButton(w.Content(), "Settings")) }},
+		{"New target", func() { test.Tap(findButton(w.Content(), "New target")) }},
+		{"a serial port", func() { w.newDevicesDialog().editPort(engine.Devices{}, "") }},
+	} {
+		closeOverlays(w)
+		tt.open()
+		top := w.Canvas().Overlays().Top()
+		if top == nil {
+			t.Fatalf("%s opened nothing", tt.name)
+		}
+		save, cancel := findButton(top, "Save"), findButton(top, "Cancel")
+		if save == nil || cancel == nil {
+			t.Fatalf("%s: no Save or Cancel", tt.name)
+		}
+		dlg := dialogBox(top)
+		right := abs(dlg).X + dlg.Size().Width
+		saveEnd := abs(save).X + save.Size().Width
+		if saveEnd < right-3*theme.Padding()-theme.InnerPadding() || abs(cancel).X > abs(save).X {
+			t.Errorf("%s: Save ends at x=%v, Cancel at x=%v, in a dialog ending at x=%v; want Cancel, Save at the right",
+				tt.name, saveEnd, abs(cancel).X, right)
+		}
+	}
+}
+
+// dialogBox is the dialog's own box in an overlay (which fills the window):
+// the outermost object under it that is narrower.
+func dialogBox(overlay fyne.CanvasObject) fyne.CanvasObject {
+	var box fyne.CanvasObject
+	walk(overlay, func(o fyne.CanvasObject) bool {
+		if box == nil && o.Size().Width > 0 && o.Size().Width < overlay.Size().Width-1 {
+			box = o
+		}
+		return box == nil
+	})
+	return box
+}
+
+// walk calls visit with o and, while visit returns true, with everything
+// under it: a container's objects, a widget's rendered objects, and the
+// content of every tab.
+func walk(o fyne.CanvasObject, visit func(fyne.CanvasObject) bool) {
+	if !visit(o) {
+		return
+	}
+	switch v := o.(type) {
+	case *container.AppTabs:
+		for _, it := range v.Items {
+			walk(it.Content, visit)
+		}
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			walk(c, visit)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(v).Objects() {
+			walk(c, visit)
+		}
+	}
+}
+
+// TestTargetRowShowsBindings lays a target row out at the window's
+// default size: what the target is bound to is shown whole, even with a
+// long URL.
+func TestTargetRowShowsBindings(t *testing.T) {
+	w, e := newWindow(t)
+	tg := actions.Target{Name: "Slack alert", Enabled: true, Method: "POST", URL: "https://hooks.example.com/services/T0000000/B0000000/abcdefghijklmnop"}
+	if err := e.SaveTarget(tg); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []engine.Binding{{Button: 1, Gesture: device.Press, Target: tg.Name}, {Button: 2, Gesture: device.LongPress, Target: tg.Name}} {
+		if err := e.SaveBinding(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.readState()
+	w.Resize(fyne.NewSize(1180, 720))
+	o := w.targetList.CreateItem()
+	w.updateTarget(0, o)
+	o.Resize(fyne.NewSize(w.targetList.Size().Width, o.MinSize().Height))
+	if w.targetList.Size().Width < 300 {
+		t.Fatalf("the target list is %v wide at the default size", w.targetList.Size().Width)
+	}
+	var bound *widget.Label
+	walk(o, func(o fyne.CanvasObject) bool {
+		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "button 1 press") {
+			bound = l
+		}
+		return true
+	})
+	if bound == nil {
+		t.Fatalf("the row does not say what the target is bound to:\n%s", texts(o))
+	}
+	for _, want := range []string{"button 1 press", "button 2 long"} {
+		if !strings.Contains(bound.Text, want) {
+			t.Errorf("the row says %q, want it to name %q", bound.Text, want)
+		}
+	}
+	need := fyne.MeasureText(bound.Text, theme.TextSize(), bound.TextStyle).Width + 2*theme.InnerPadding()
+	if got := bound.Size().Width; got < need {
+		t.Errorf("the bindings %q get %v of the %v they need at the default size: they are cut off", bound.Text, got, need)
+	}
+}
+
+// TestHintsAreReadable renders the hints and other quiet text of the
+// dialogs in the dark and the light theme: each is drawn with at least
+// 4.5:1 contrast against the dialog's background.
+func TestHintsAreReadable(t *testing.T) {
+	for _, th := range []struct {
+		name    string
+		variant fyne.ThemeVariant
+	}{{"dark", theme.VariantDark}, {"light", theme.VariantLight}} {
+		t.Run(th.name, func(t *testing.T) {
+			w, _ := newDevicesWindow(t)
+			fyne.CurrentApp().Settings().SetTheme(variantTheme{theme.DefaultTheme(), th.variant})
+			bg := theme.DefaultTheme().Color(theme.ColorNameOverlayBackground, th.variant)
+			se, _ := w.settingsEditor(func() {})
+			dd := w.newDevicesDialog()
+			te := w.newTargetEditor(nil, func() {})
+			checked := 0
+			for _, o := range []fyne.CanvasObject{se.tabs, dd.tabs, te.tabs} {
+				eachQuietLabel(o, func(l *widget.Label) {
+					checked++
+					for _, c := range drawnColors(l) {
+						if r := contrast(c, bg); r < 4.5 {
+							t.Errorf("%q is drawn %v on %v: contrast %.1f:1, want 4.5:1 or more", l.Text, c, bg, r)
+						}
+					}
+				})
+			}
+			if checked < 10 {
+				t.Errorf("checked %d hints, want the dialogs' hints", checked)
+			}
+		})
+	}
+}
+
+// variantTheme is a theme that is always in one variant.
+type variantTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (v variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return v.Theme.Color(n, v.variant)
+}
+
+// eachQuietLabel calls f with each label under o that is a hint (caption
+// size) or low importance, in every tab.
+func eachQuietLabel(o fyne.CanvasObject, f func(*widget.Label)) {
+	walk(o, func(o fyne.CanvasObject) bool {
+		if l, ok := o.(*widget.Label); ok && (l.SizeName == theme.SizeNameCaptionText || l.Importance == widget.LowImportance) {
+			f(l)
+		}
+		return true
+	})
+}
+
+// drawnColors are the colours of the texts a label draws.
+func drawnColors(l *widget.Label) []color.Color {
+	var out []color.Color
+	walk(l, func(o fyne.CanvasObject) bool {
+		if t, ok := o.(*canvas.Text); ok {
+			out = append(out, t.Color)
+		}
+		return true
+	})
+	return out
+}
+
+// contrast is the WCAG contrast ratio of two colours.
+func contrast(a, b color.Color) float64 {
+	la, lb := luminance(a), luminance(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+}
+
+func luminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	lin := func(v uint32) float64 {
+		s := float64(v) / 0xffff
+		if s <= 0.03928 {
+			return s / 12.92
+		}
+		return math.Pow((s+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
 }
