@@ -114,6 +114,7 @@ type Engine struct {
 	retentionChanged chan struct{}
 
 	callbacks    *actions.Callbacks
+	gate         *pressGate // presses on their way to their requests
 	callbackBase atomic.Pointer[string]
 }
 
@@ -144,7 +145,7 @@ func New(o Options) (*Engine, error) {
 		log: o.Logger, store: o.Store, sender: o.Sender, drv: drv, extra: o.ExtraPorts,
 		manager: device.NewManager(o.Logger, o.ScanInterval, drv.managed()...),
 		timing:  o.Gestures, qsize: o.QueueSize, grace: o.StopGrace, host: host,
-		config: cfg, names: map[string]string{}, boards: map[string]time.Duration{}, callbacks: actions.NewCallbacks(),
+		config: cfg, names: map[string]string{}, boards: map[string]time.Duration{}, callbacks: actions.NewCallbacks(), gate: newPressGate(),
 		secretStore: o.SecretStore, retentionChanged: make(chan struct{}, 1),
 	}
 	e.SetCallbackBase(o.CallbackBase)

@@ -255,6 +255,11 @@ func TestPressesWhileInFlightAreQueuedOrRefused(t *testing.T) {
 	if len(as) != 5 || counts[storage.StatusOK] != 3 || counts[storage.StatusFailed] != 2 {
 		t.Errorf("log = %v over %d attempts, want 3 OK and 2 refused", counts, len(as))
 	}
+	select { // queued, run and refused presses all left the press gate
+	case <-r.e.PressesIdle():
+	default:
+		t.Errorf("the press gate is still held after every press was done: %d presses counted", r.e.gate.n)
+	}
 }
 
 func TestStopLogsInFlightAttempt(t *testing.T) {

@@ -26,6 +26,7 @@ type job struct {
 	gesture  device.Gesture
 	at       time.Time
 	targets  []actions.Target
+	gated    bool // counted in the engine's press gate until its requests are out
 }
 
 // presser runs presses: one worker goroutine per button, fed by a bounded
@@ -72,9 +73,13 @@ func (p *presser) press(ctx, sendCtx context.Context, deviceID string, button in
 			p.wg.Add(1)
 			go p.worker(ctx, sendCtx, q) // exits when ctx is done, after draining q
 		}
+		j.gated = true
+		p.e.gate.enter()
 		select {
 		case q <- j:
 		default:
+			j.gated = false
+			p.e.gate.leave()
 			refusal = fmt.Sprintf("refused: %d presses of this button were already waiting", p.e.qsize)
 		}
 	}
@@ -95,6 +100,7 @@ func (p *presser) worker(ctx, sendCtx context.Context, q chan job) {
 			for {
 				select {
 				case j := <-q:
+					p.ungate(j)
 					p.refuse(j, "not sent: Buttonhook was stopping")
 				default:
 					return
@@ -102,11 +108,19 @@ func (p *presser) worker(ctx, sendCtx context.Context, q chan job) {
 			}
 		case j := <-q:
 			if ctx.Err() != nil {
+				p.ungate(j)
 				p.refuse(j, "not sent: Buttonhook was stopping")
 				continue
 			}
 			p.run(sendCtx, j)
 		}
+	}
+}
+
+// ungate lets the press gate know that j's requests are out.
+func (p *presser) ungate(j job) {
+	if j.gated {
+		p.e.gate.leave()
 	}
 }
 
@@ -197,6 +211,7 @@ func (p *presser) run(sendCtx context.Context, j job) []storage.Attempt {
 		break
 	}
 	timeout.Stop()
+	p.ungate(j)
 	p.led(j, device.LEDBusy)
 	var bc []storage.ButtonCounts
 	if j.deviceID != "" {

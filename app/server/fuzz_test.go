@@ -70,7 +70,7 @@ func FuzzLocalHandler(f *testing.F) {
 		}
 		rt := &routes{e: r.e, insp: r.l.insp, inspOn: r.l.inspOn.Load, callbacks: newLimiter(), keys: newLimiter()}
 		w := httptest.NewRecorder()
-		guard(rt.handler(), newHostGuard(), r.l.log).ServeHTTP(w, req)
+		guard(rt.handler(), newHostGuard(), r.l.log, nil).ServeHTTP(w, req)
 
 		if w.Code >= 500 {
 			t.Errorf("%s %s: status %d: %s", method, path, w.Code, w.Body)

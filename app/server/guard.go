@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -201,7 +202,11 @@ func clientAddr(r *http.Request) string {
 // Requests are handled at most GOMAXPROCS-1 at a time (each after its body
 // has arrived), so that however busy the server is, one processor stays
 // free for the devices and the webhooks: a press never waits behind it.
-func guard(h http.Handler, hosts hostGuard, log *slog.Logger) http.Handler {
+//
+// And a press comes first: while one is on its way to its requests
+// (pressesIdle, when not nil, is then open), a request waits for it, up to
+// maxYield, before it takes a slot.
+func guard(h http.Handler, hosts hostGuard, log *slog.Logger, pressesIdle func() <-chan struct{}) http.Handler {
 	slots := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -218,6 +223,7 @@ func guard(h http.Handler, hosts hostGuard, log *slog.Logger) http.Handler {
 			writeError(sw, http.StatusForbidden, "requests that a web browser sends for another site are refused: callbacks and the API are for servers, not web pages")
 		case !bufferBody(sw, r):
 		default:
+			yieldToPresses(r.Context(), pressesIdle)
 			select {
 			case slots <- struct{}{}:
 				h.ServeHTTP(sw, r)
@@ -228,6 +234,56 @@ func guard(h http.Handler, hosts hostGuard, log *slog.Logger) http.Handler {
 		log.Debug("local server request", "method", r.Method, "path", redactPath(r.URL.Path),
 			"status", sw.code, "duration", time.Since(start), "client", clientAddr(r))
 	})
+}
+
+// maxYield is the longest a request waits for presses on their way.
+const maxYield = 5 * time.Millisecond
+
+// yieldToPresses waits until no press is on its way to its requests, for
+// at most maxYield.
+func yieldToPresses(ctx context.Context, pressesIdle func() <-chan struct{}) {
+	if pressesIdle == nil {
+		return
+	}
+	idle := pressesIdle()
+	select {
+	case <-idle:
+		return
+	default:
+	}
+	t := time.NewTimer(maxYield)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// yieldingListener's connections wait for presses on their way (up to
+// maxYield) before each read: while a press is on its way, the server
+// neither parses nor decrypts new requests.
+type yieldingListener struct {
+	net.Listener
+	pressesIdle func() <-chan struct{}
+}
+
+func (l yieldingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return yieldingConn{Conn: c, pressesIdle: l.pressesIdle}, nil
+}
+
+type yieldingConn struct {
+	net.Conn
+	pressesIdle func() <-chan struct{}
+}
+
+func (c yieldingConn) Read(p []byte) (int, error) {
+	yieldToPresses(context.Background(), c.pressesIdle)
+	return c.Conn.Read(p)
 }
 
 // maxBody is the most any route reads of a body.

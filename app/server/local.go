@@ -32,6 +32,8 @@ type LocalEngine interface {
 	DynamicURL(targetID string) (engine.DynamicURL, error)
 	SetDynamicURL(targetID, rawURL string) (engine.DynamicURL, error)
 	ClearDynamicURL(targetID string) error
+	// PressesIdle is closed while no press is on its way to its requests.
+	PressesIdle() <-chan struct{}
 }
 
 // Server states.
@@ -128,7 +130,7 @@ func (l *Local) setStatus(s Status) {
 // come with or without it).
 func (l *Local) handler(hosts hostGuard, prefix string) http.Handler {
 	rt := &routes{e: l.e, insp: l.insp, inspOn: l.inspOn.Load, callbacks: l.callbacks, keys: l.keys}
-	return guard(stripPrefix(prefix, rt.handler()), hosts, l.log)
+	return guard(stripPrefix(prefix, rt.handler()), hosts, l.log, l.e.PressesIdle)
 }
 
 // want is the listener the settings ask for; a change of it restarts the
@@ -250,6 +252,7 @@ func (l *Local) listen(w want) (*listening, error) {
 	lis.addr = ln.Addr().String()
 	port := ln.Addr().(*net.TCPAddr).Port
 	lis.base = baseURL(w, port)
+	ln = yieldingListener{Listener: ln, pressesIdle: l.e.PressesIdle}
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -416,7 +417,7 @@ func TestRepeatedFailuresAreSlowed(t *testing.T) {
 	now := time.Unix(1e9, 0)
 	rt.callbacks.now = func() time.Time { return now }
 	rt.keys.now = rt.callbacks.now
-	h := guard(rt.handler(), newHostGuard(), r.l.log)
+	h := guard(rt.handler(), newHostGuard(), r.l.log, nil)
 	send := func(path, auth string, client ...string) int {
 		req := httptest.NewRequest("GET", "http://127.0.0.1"+path, nil)
 		req.RemoteAddr = "10.1.2.3:5555"
@@ -726,7 +727,7 @@ func TestRequestLogIsRedacted(t *testing.T) {
 	var buf strings.Builder
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rt := &routes{e: r.e, insp: r.l.insp, inspOn: func() bool { return true }, callbacks: newLimiter(), keys: newLimiter()}
-	h := guard(rt.handler(), newHostGuard(), log)
+	h := guard(rt.handler(), newHostGuard(), log, nil)
 	token := r.e.Callbacks().Register("attempt-1")
 	defer r.e.Callbacks().Cancel(token)
 	for _, target := range []string{"/callback/" + token + "?status=ok&message=s3cret-msg", "/inspect/demo?token=s3cret-q"} {
@@ -799,4 +800,77 @@ func TestInspectFollowEndsWithTheControlSocket(t *testing.T) {
 			t.Fatal("a follower kept the control socket's handler running after it stopped")
 		}
 	}
+}
+
+func TestRequestsYieldToPresses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var pressing chan struct{} // open while a press is on its way
+		idle := make(chan struct{})
+		close(idle)
+		current := func() <-chan struct{} {
+			if pressing != nil {
+				return pressing
+			}
+			return idle
+		}
+		in := NewInspector(0)
+		rt := &routes{insp: in, inspOn: func() bool { return true }, callbacks: newLimiter(), keys: newLimiter()}
+		h := guard(rt.handler(), newHostGuard(), slog.New(slog.DiscardHandler), current)
+		send := func() <-chan time.Duration {
+			done := make(chan time.Duration, 1)
+			start := time.Now()
+			go func() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest("POST", "http://127.0.0.1/inspect/demo", strings.NewReader("x")))
+				done <- time.Since(start)
+			}()
+			return done
+		}
+		if took := <-send(); took != 0 {
+			t.Errorf("with no press on its way, a request waited %v", took)
+		}
+		pressing = make(chan struct{})
+		done := send()
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		close(pressing) // the press's requests are out
+		if took := <-done; took != time.Millisecond {
+			t.Errorf("a request during a press took %v, want it to wait for the press (1ms)", took)
+		}
+		pressing = make(chan struct{}) // a press that takes long
+		if took := <-send(); took != maxYield {
+			t.Errorf("a request during a long press took %v, want at most maxYield (%v)", took, maxYield)
+		}
+		if n := len(in.Requests("demo")); n != 3 {
+			t.Errorf("inspector holds %d requests, want 3", n)
+		}
+	})
+}
+
+func TestConnectionsYieldToPresses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pressing := make(chan struct{})
+		client, srv := net.Pipe()
+		defer client.Close()
+		c := yieldingConn{Conn: srv, pressesIdle: func() <-chan struct{} { return pressing }}
+		defer c.Close()
+		go client.Write([]byte("GET / HTTP/1.1\r\n"))
+		start := time.Now()
+		buf := make([]byte, 64)
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != maxYield {
+			t.Errorf("a read while a press is on its way took %v, want maxYield (%v)", took, maxYield)
+		}
+		close(pressing)
+		go client.Write([]byte("Host: x\r\n"))
+		start = time.Now()
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("a read with no press on its way waited %v", took)
+		}
+	})
 }
