@@ -135,16 +135,18 @@ func BenchmarkLocalServerLoad(b *testing.B) {
 // with the local server idle and with it serving the load above without
 // pause.
 func BenchmarkPressToRequestUnderLoad(b *testing.B) {
-	for _, load := range []string{"idle", "loaded", "busy-machine"} {
+	for _, load := range []string{"idle", "loaded", "loaded-niced", "busy-machine"} {
 		b.Run(load, func(b *testing.B) { pressUnderLoad(b, load) })
 	}
 }
 
 // pressUnderLoad presses with load "idle" (nothing else runs), "loaded"
-// (another program sends the load to Buttonhook's local server) or
-// "busy-machine" (another program sends the same load to a server of its
-// own: the machine is as busy, but Buttonhook's server is idle — the part
-// of the slow-down that is only the machine's).
+// (another program sends the load to Buttonhook's local server),
+// "loaded-niced" (the same at the lowest CPU priority, as when the load
+// comes from another machine: the sender's own work does not compete) or
+// "busy-machine" (another program floods a server of its own with both
+// processors: the machine is as busy, but Buttonhook's server is idle —
+// the slow-down any program that keeps both cores busy causes).
 func pressUnderLoad(b *testing.B, load string) {
 	handled := make(chan time.Time, 1)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -204,9 +206,18 @@ func pressUnderLoad(b *testing.B, load string) {
 			c.base, c.key, c.targetID = "self", "-", "-"
 		}
 		loader = exec.Command(os.Args[0], "-test.run=^$")
-		// One processor for it: the other is what Buttonhook has, as on a
-		// two-core machine where another program sends the load.
-		loader.Env = append(os.Environ(), "GOMAXPROCS=1", loadgenEnv+"="+c.base+" "+c.key+" "+c.targetID)
+		if load == "loaded-niced" {
+			loader = exec.Command("nice", "-n", "19", os.Args[0], "-test.run=^$")
+		}
+		// One processor for the senders that load Buttonhook: the other is
+		// what Buttonhook has, as on a two-core machine where another
+		// program sends the load. The busy-machine control loads its own
+		// server with both, as busy as the two of them together.
+		procs := "GOMAXPROCS=1"
+		if load == "busy-machine" {
+			procs = "GOMAXPROCS=2"
+		}
+		loader.Env = append(os.Environ(), procs, loadgenEnv+"="+c.base+" "+c.key+" "+c.targetID)
 		loader.Stdout = &loaded
 		stdin, err := loader.StdinPipe()
 		if err != nil {
