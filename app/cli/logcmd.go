@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/storage"
 )
 
@@ -96,12 +97,19 @@ func cmdLog(g Globals, logger *slog.Logger, args []string, env Env) error {
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSTATUS\tCODE\tDURATION\tTARGET\tDEVICE\tBUTTON\tTRIGGER ID\tURL\tERROR")
 	for _, at := range page.Attempts {
-		code := "-"
+		code, took := "-", "-"
 		if at.Code != 0 {
 			code = fmt.Sprint(at.Code)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d %s\t%s\t%s %s\t%s\n", at.Time.Local().Format("15:04:05 Jan 2, 2006"), at.Status, code,
-			at.Duration.Round(time.Millisecond), at.TargetName, at.DeviceName, at.Button, at.Gesture, at.ID, at.Method, at.URL, at.Error)
+		if at.Status != storage.StatusWaiting || at.Duration > 0 {
+			took = engine.FormatDuration(at.Duration)
+		}
+		device, press := at.DeviceName, fmt.Sprintf("%d %s", at.Button, at.Gesture)
+		if at.Gesture == string(engine.Manual) {
+			device, press = "-", "fired by hand"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n", at.Time.Local().Format("15:04:05 Jan 2, 2006"), at.Status, code,
+			took, at.TargetName, device, press, at.ID, at.Method, at.URL, at.Error)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

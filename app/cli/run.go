@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/storage"
@@ -88,7 +87,7 @@ func printAttempt(w io.Writer, at storage.Attempt) {
 	if at.Code != 0 {
 		code = fmt.Sprintf("HTTP %d", at.Code)
 	}
-	fmt.Fprintf(w, "%s  %s  in %s  trigger %s  %s %s\n", at.Status, code, at.Duration.Round(time.Millisecond), at.ID, at.Method, at.URL)
+	fmt.Fprintf(w, "%s  %s  in %s  trigger %s  %s %s\n", at.Status, code, engine.FormatDuration(at.Duration), at.ID, at.Method, at.URL)
 	if at.Message != "" {
 		fmt.Fprintf(w, "message: %s\n", at.Message)
 	}
@@ -127,8 +126,7 @@ func printReport(w io.Writer, r engine.TestReport) {
 	if r.Code != 0 {
 		code = fmt.Sprintf("HTTP %d", r.Code)
 	}
-	fmt.Fprintf(w, "%s  %s  in %s (connect %s, TLS %s, first byte %s)\n", status, code, ms(r.Duration),
-		ms(r.Timing.Connect), ms(r.Timing.TLS), ms(r.Timing.FirstByte))
+	fmt.Fprintf(w, "%s  %s  in %s\n", status, code, engine.FormatTiming(r.Duration, r.Timing.Connect, r.Timing.TLS, r.Timing.FirstByte))
 	if r.Error != "" {
 		fmt.Fprintf(w, "reason: %s\n", r.Error)
 	}
@@ -138,11 +136,4 @@ func printReport(w io.Writer, r engine.TestReport) {
 	if r.Body != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(r.Body, "\n"))
 	}
-}
-
-func ms(d time.Duration) string {
-	if d == 0 {
-		return "-"
-	}
-	return d.Round(100 * time.Microsecond).String()
 }

@@ -393,3 +393,42 @@ func TestDevicesButtonOpensTheDialog(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestDeviceLine describes each kind of device under its name, showing its
+// port once (a Firmata board's name and ID both hold it) and its firmware
+// first.
+func TestDeviceLine(t *testing.T) {
+	tests := []struct {
+		name string
+		info device.Info
+		want string
+	}{
+		{"Firmata board without a serial number",
+			device.Info{ID: "firmata:/dev/pts/0", Driver: "firmata", Path: "/dev/pts/0", Model: "StandardFirmata", Firmware: "StandardFirmata v2.5", Buttons: 2},
+			"firmware StandardFirmata v2.5 · 2 button(s)"},
+		{"Firmata board with a USB serial number",
+			device.Info{ID: "firmata:8573432", Driver: "firmata", Path: "/dev/ttyACM0", Model: "StandardFirmata", Firmware: "StandardFirmata v2.5", Serial: "8573432", Buttons: 2},
+			"firmware StandardFirmata v2.5 · 2 button(s) · /dev/ttyACM0"},
+		{"BH1 board",
+			device.Info{ID: "serial:SIM-A1", Driver: "serial", Path: "/dev/pts/1", Model: "sim", Serial: "SIM-A1", Firmware: "1.0.0", Buttons: 2},
+			"firmware 1.0.0 · 2 button(s) · /dev/pts/1"},
+		{"BH1 board that gave no serial number",
+			device.Info{ID: "serial:/dev/ttyACM1", Driver: "serial", Path: "/dev/ttyACM1", Model: "uno", Firmware: "1.2", Buttons: 1},
+			"firmware 1.2 · 1 button(s)"},
+		{"lines device without a model",
+			device.Info{ID: "lines:/dev/ttyUSB0", Driver: "lines", Path: "/dev/ttyUSB0", Buttons: 1},
+			"1 button(s)"},
+		{"USB light",
+			device.Info{ID: "usb:27b8:01ed:AB12", Driver: "usb", Path: "1-1.2", Model: "blink(1)", Serial: "AB12", Firmware: "v204"},
+			"firmware v204 · 0 button(s) · usb:27b8:01ed:AB12 · 1-1.2"},
+		{"USB button without a serial number",
+			device.Info{ID: "usb:1d34:000d@1-1.2", Driver: "usb", Path: "1-1.2", Model: "Dream Cheeky Big Red Button", Buttons: 1},
+			"1 button(s) · usb:1d34:000d@1-1.2"}, // the ID also says the VID:PID
+	}
+	for _, tt := range tests {
+		d := engine.DeviceState{Info: tt.info, Connected: true}
+		if got := deviceLine(d); got != tt.want {
+			t.Errorf("%s (%s): deviceLine = %q, want %q", tt.name, d.Name(), got, tt.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/storage"
 )
 
@@ -31,12 +32,12 @@ var logColumns = []logColumn{
 	}},
 	{"Date", 145, storage.SortTime, func(a storage.Attempt) string { return formatDate(a.Time, time.Now()) }},
 	{"Target", 120, storage.SortTarget, func(a storage.Attempt) string { return a.TargetName }},
-	{"Button", 175, "", func(a storage.Attempt) string { return fmt.Sprintf("%d %s · %s", a.Button, a.Gesture, a.DeviceName) }},
+	{"Button", 175, "", engine.Trigger},
 	{"Time", 80, storage.SortDuration, func(a storage.Attempt) string {
 		if a.Status == storage.StatusWaiting {
 			return "…"
 		}
-		return formatDuration(a.Duration)
+		return engine.FormatDuration(a.Duration)
 	}},
 	{"Request to", 220, "", func(a storage.Attempt) string { return a.Method + " " + a.URL }},
 	{"Error", 260, "", func(a storage.Attempt) string { return a.Error }},
@@ -121,19 +122,4 @@ func statusImportance(s storage.Status) widget.Importance {
 	default:
 		return widget.WarningImportance
 	}
-}
-
-// formatDuration writes a duration for the log, its details and the status
-// line: to the millisecond ("79ms", "1.235s"), and under a millisecond to a
-// tenth of one ("0.4ms", "<0.1ms"), where rounding would say 0s.
-func formatDuration(d time.Duration) string {
-	switch tenths := d.Round(100 * time.Microsecond); {
-	case d <= 0:
-		return "0ms"
-	case tenths == 0:
-		return "<0.1ms"
-	case tenths < time.Millisecond:
-		return fmt.Sprintf("%.1fms", float64(tenths)/float64(time.Millisecond))
-	}
-	return d.Round(time.Millisecond).String()
 }

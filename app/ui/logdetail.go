@@ -1,8 +1,9 @@
 package ui
 
 import (
-	"cmp"
 	"fmt"
+	"math"
+	"net/http"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/buttonhook/buttonhook/app/engine"
 	"github.com/buttonhook/buttonhook/storage"
 )
 
@@ -20,6 +22,7 @@ type detailPanel struct {
 	shown   string // the attempt's ID; empty when hidden
 	title   *widget.Label
 	form    *fyne.Container
+	scroll  *container.Scroll // the form's
 	content *fyne.Container
 }
 
@@ -30,23 +33,76 @@ func newDetailPanel(closed func()) *detailPanel {
 		title: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		form:  container.New(layout.NewFormLayout()),
 	}
+	p.scroll = container.NewVScroll(p.form)
 	p.title.Truncation = fyne.TextTruncateEllipsis
 	closeButton := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
 		p.hide()
 		closed()
 	})
 	closeButton.Importance = widget.LowImportance
-	scroll := container.NewVScroll(p.form)
-	scroll.SetMinSize(fyne.NewSize(0, 210))
 	p.content = container.NewBorder(
-		container.NewBorder(nil, nil, nil, closeButton, p.title), nil, nil, nil, scroll)
+		container.NewBorder(nil, nil, nil, closeButton, p.title), nil, nil, nil,
+		container.New(&wholeLines{form: p.form}, p.scroll))
 	p.content.Hide()
 	return p
 }
 
+// detailRows is how many one-line rows of details show before they scroll.
+const detailRows = 5
+
+// wholeLines lays out the details' scroll: detailRows one-line rows tall at
+// most (as tall as the details when they are shorter), and ending where a
+// line of text ends, also when a value wraps to more lines or rows are
+// taller, so that no line shows cut in half.
+type wholeLines struct{ form *fyne.Container }
+
+func (l *wholeLines) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	row := lineHeight(fyne.TextStyle{}) + 2*theme.InnerPadding()
+	most := detailRows*row + (detailRows-1)*theme.Padding()
+	return fyne.NewSize(objs[0].MinSize().Width, min(l.form.MinSize().Height, most))
+}
+
+func (l *wholeLines) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	scroll := objs[0].(*container.Scroll)
+	scroll.Move(fyne.NewPos(0, 0))
+	scroll.Resize(size) // lays the rows out at this width
+	top := scroll.Offset.Y
+	scroll.Resize(fyne.NewSize(size.Width, lineEnd(l.form, top, top+size.Height)-top))
+}
+
+// lineEnd is where a view of form's labels from top to bottom should end so
+// that it ends between two lines of text: bottom, or the top of the line
+// that crosses it (repeated: that top can cross a line of the next column).
+func lineEnd(form *fyne.Container, top, bottom float32) float32 {
+	pad := theme.InnerPadding()
+	for moved := true; moved; {
+		moved = false
+		for _, o := range form.Objects {
+			l, ok := o.(*widget.Label)
+			if !ok || !l.Visible() {
+				continue
+			}
+			h := lineHeight(l.TextStyle)
+			lines := max(1, int(math.Round(float64((l.MinSize().Height-2*pad)/h))))
+			for i := range lines {
+				y := l.Position().Y + pad + float32(i)*h
+				if y > top && y < bottom && bottom < y+h {
+					bottom, moved = y, true
+				}
+			}
+		}
+	}
+	return bottom
+}
+
+// lineHeight is the height of a line of a label's text.
+func lineHeight(style fyne.TextStyle) float32 {
+	return fyne.MeasureText("M", theme.TextSize(), style).Height
+}
+
 func (p *detailPanel) show(a storage.Attempt) {
 	p.shown = a.ID
-	p.title.SetText(fmt.Sprintf("%s · %s · %s", a.TargetName, a.Status, formatDate(a.Time, time.Now())))
+	p.title.SetText(a.TargetName + " · " + formatDate(a.Time, time.Now()))
 	p.form.RemoveAll()
 	for _, f := range attemptFields(a) {
 		name := widget.NewLabelWithStyle(f[0], fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
@@ -72,6 +128,23 @@ func (p *detailPanel) hide() {
 	p.content.Hide()
 }
 
+// resultText says how an attempt ended, and what the server answered:
+// "Failed · HTTP 503 Service Unavailable", "OK · HTTP 200" (the reason
+// phrase left out when it is the status again), "Failed · no response".
+func resultText(a storage.Attempt) string {
+	switch {
+	case a.Code != 0:
+		code := fmt.Sprintf("HTTP %d", a.Code)
+		if reason := http.StatusText(a.Code); reason != "" && reason != string(a.Status) {
+			code += " " + reason
+		}
+		return string(a.Status) + " · " + code
+	case a.Status == storage.StatusFailed:
+		return string(a.Status) + " · no response"
+	}
+	return string(a.Status)
+}
+
 // attemptFields are the details of a, as name and value; fields that a
 // does not have are left out.
 func attemptFields(a storage.Attempt) [][2]string {
@@ -81,11 +154,7 @@ func attemptFields(a storage.Attempt) [][2]string {
 			out = append(out, [2]string{name, value})
 		}
 	}
-	result := string(a.Status)
-	if a.Code != 0 {
-		result += fmt.Sprintf(" · HTTP %d", a.Code)
-	}
-	add("Result", result)
+	add("Result", resultText(a))
 	errText := a.Error
 	if a.ErrorClass != "" {
 		errText = strings.TrimSpace(a.ErrorClass + ": " + a.Error)
@@ -95,20 +164,7 @@ func attemptFields(a storage.Attempt) [][2]string {
 	add("Request", strings.TrimSpace(a.Method+" "+a.URL))
 	add("Headers", a.RequestHeaders)
 	if a.Status != storage.StatusWaiting || a.Duration > 0 {
-		timing := formatDuration(a.Duration)
-		var parts []string
-		for _, p := range []struct {
-			name string
-			d    time.Duration
-		}{{"connect", a.Timing.Connect}, {"TLS", a.Timing.TLS}, {"first byte", a.Timing.FirstByte}} {
-			if p.d > 0 {
-				parts = append(parts, p.name+" "+formatDuration(p.d))
-			}
-		}
-		if len(parts) > 0 {
-			timing += " (" + strings.Join(parts, " · ") + ")"
-		}
-		add("Time", timing)
+		add("Time", engine.FormatTiming(a.Duration, a.Timing.Connect, a.Timing.TLS, a.Timing.FirstByte))
 	}
 	resp := a.Response
 	if a.ResponseTruncated {
@@ -118,7 +174,7 @@ func attemptFields(a storage.Attempt) [][2]string {
 	add("Trigger ID", a.ID)
 	add("Pressed", a.Time.Local().Format("2006-01-02 15:04:05.000 MST"))
 	add("Target", fmt.Sprintf("%s (v%d, %s)", a.TargetName, a.TargetVersion, a.TargetID))
-	add("Button", fmt.Sprintf("%d %s on %s", a.Button, a.Gesture, cmp.Or(a.DeviceName, a.DeviceID)))
+	add("Button", strings.Replace(engine.Trigger(a), " · ", " on ", 1))
 	if a.Tries > 0 {
 		add("Tries", fmt.Sprint(a.Tries))
 	}

@@ -128,7 +128,8 @@ func header(t *testing.T, v *logView, title string) *widget.Button {
 	return o.(*widget.Button)
 }
 
-// texts returns the texts of the labels under o.
+// texts returns the texts of the labels and the lines of the rich texts
+// under o.
 func texts(o fyne.CanvasObject) string {
 	var out []string
 	var walk func(fyne.CanvasObject)
@@ -136,6 +137,12 @@ func texts(o fyne.CanvasObject) string {
 		switch o := o.(type) {
 		case *widget.Label:
 			out = append(out, o.Text)
+		case *widget.RichText:
+			for _, s := range o.Segments {
+				if t, ok := s.(*widget.TextSegment); ok {
+					out = append(out, t.Text)
+				}
+			}
 		case *fyne.Container:
 			for _, c := range o.Objects {
 				walk(c)

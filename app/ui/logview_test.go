@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buttonhook/buttonhook/actions"
@@ -183,8 +185,8 @@ func TestLogDetails(t *testing.T) {
 	}
 	got := texts(v.detail.form)
 	for _, want := range []string{
-		a.ID, "POST http://127.0.0.1/door", "Authorization, Content-Type", "Failed · HTTP 503",
-		"http: HTTP 503 from the server", "queued", "503ms (connect 2ms · TLS 5ms · first byte 400ms)",
+		a.ID, "POST http://127.0.0.1/door", "Authorization, Content-Type", "Failed · HTTP 503 Service Unavailable",
+		"http: HTTP 503 from the server", "queued", "503ms (connect 2ms, TLS 5ms, first byte 400ms)",
 		`{"error":"busy"}`, "Tries\n3", "Door (v1, " + f.door + ")",
 	} {
 		if !strings.Contains(got, want) {
@@ -359,25 +361,6 @@ func TestLogSelectionFollowsTheAttempt(t *testing.T) {
 	check("with the filter cleared")
 }
 
-func TestFormatDuration(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0ms"},
-		{30 * time.Microsecond, "<0.1ms"},
-		{437 * time.Microsecond, "0.4ms"},
-		{960 * time.Microsecond, "1ms"},
-		{79*time.Millisecond + 400*time.Microsecond, "79ms"},
-		{1234567 * time.Microsecond, "1.235s"},
-	}
-	for _, tt := range tests {
-		if got := formatDuration(tt.d); got != tt.want {
-			t.Errorf("formatDuration(%v) = %q, want %q", tt.d, got, tt.want)
-		}
-	}
-}
-
 // TestSubMillisecondAttempt shows an attempt of 0.4 ms in the log's Time
 // column, the status line and the details.
 func TestSubMillisecondAttempt(t *testing.T) {
@@ -400,7 +383,76 @@ func TestSubMillisecondAttempt(t *testing.T) {
 		t.Errorf("status = %q, want %q", got, want)
 	}
 	v.table.Select(widget.TableCellID{Row: 0, Col: 0})
-	if got, want := texts(v.detail.form), "0.4ms (connect 0.1ms · first byte 0.4ms)"; !strings.Contains(got, want) {
+	if got, want := texts(v.detail.form), "0.4ms (connect 0.1ms, first byte 0.4ms)"; !strings.Contains(got, want) {
 		t.Errorf("details lack %q:\n%s", want, got)
+	}
+}
+
+// TestDetailsShowWholeLines opens the details of attempts at the window's
+// default size: the panel ends between two lines of text, also when values
+// wrap, and a short attempt shows detailRows rows.
+func TestDetailsShowWholeLines(t *testing.T) {
+	f := newLogFixture(t)
+	fyne.CurrentApp().Settings().SetTheme(theme.DarkTheme())
+	long := f.attempt(f.door, time.Minute, storage.StatusFailed, 503)
+	long.URL = "https://hooks.example.com/services/" + strings.Repeat("T0000000/B0000000/", 8) + "?who=button"
+	long.Message = strings.Repeat("a long message that wraps over more than one line; ", 4)
+	long.Response = "{\n  \"error\": \"busy\",\n  \"retry\": 30\n}"
+	plain := f.attempt(f.gate, 2*time.Minute, storage.StatusOK, 200)
+	f.put(t, long, plain)
+	v := f.w.logs
+	for _, tt := range []struct {
+		name   string
+		row    int
+		values int // at least this many lines of values show
+	}{{"wrapping values", 0, 4}, {"a short attempt", 1, detailRows}} {
+		t.Run(tt.name, func(t *testing.T) {
+			v.table.Select(widget.TableCellID{Row: tt.row, Col: 0})
+			for _, h := range []float32{721, 720} { // a second layout has the wrapped heights
+				f.w.Resize(fyne.NewSize(1180, h))
+			}
+			s := v.detail.scroll
+			top, bottom := s.Offset.Y, s.Offset.Y+s.Size().Height
+			values := 0
+			for i, o := range v.detail.form.Objects {
+				l := o.(*widget.Label)
+				h := lineHeight(l.TextStyle)
+				n := int((l.MinSize().Height-2*theme.InnerPadding())/h + 0.5)
+				for j := range n {
+					y := l.Position().Y + theme.InnerPadding() + float32(j)*h
+					switch {
+					case y >= top && y+h <= bottom+0.01:
+						values += i % 2 // the form's second column
+					case y < bottom && y+h > bottom:
+						t.Errorf("%q: its line %d (%v to %v) is cut by the panel's end at %v", l.Text, j+1, y, y+h, bottom)
+					}
+				}
+			}
+			if values < tt.values {
+				t.Errorf("%d whole lines of values show, want at least %d", values, tt.values)
+			}
+		})
+	}
+}
+
+func TestResultText(t *testing.T) {
+	tests := []struct {
+		status storage.Status
+		code   int
+		want   string
+	}{
+		{storage.StatusOK, 200, "OK · HTTP 200"},
+		{storage.StatusOK, 201, "OK · HTTP 201 Created"},
+		{storage.StatusFailed, 200, "Failed · HTTP 200 OK"}, // the success rule did not hold
+		{storage.StatusFailed, 503, "Failed · HTTP 503 Service Unavailable"},
+		{storage.StatusFailed, 599, "Failed · HTTP 599"},
+		{storage.StatusFailed, 0, "Failed · no response"},
+		{storage.StatusWaiting, 202, "Waiting · HTTP 202 Accepted"},
+		{storage.StatusWaiting, 0, "Waiting"},
+	}
+	for _, tt := range tests {
+		if got := resultText(storage.Attempt{Status: tt.status, Code: tt.code}); got != tt.want {
+			t.Errorf("resultText(%s, %d) = %q, want %q", tt.status, tt.code, got, tt.want)
+		}
 	}
 }

@@ -17,7 +17,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -75,7 +74,7 @@ func New(a fyne.App, e Engine) *Window {
 	w.statsLater = debouncer{s: w.sched}
 	w.status = widget.NewLabel("")
 	w.status.Truncation = fyne.TextTruncateEllipsis
-	w.deviceList = widget.NewList(func() int { return max(len(w.devices), 1) }, newTwoLine, w.updateDevice)
+	w.deviceList = widget.NewList(func() int { return max(len(w.devices), 1) }, newDeviceRow, w.updateDevice)
 	w.targetList = widget.NewList(func() int { return max(len(w.config.Targets), 1) }, newTargetRow, w.updateTarget)
 	w.targetList.OnSelected = func(id widget.ListItemID) {
 		w.targetList.UnselectAll()
@@ -97,6 +96,7 @@ func New(a fyne.App, e Engine) *Window {
 		widget.NewCard("Devices", "", w.deviceList),
 		widget.NewCard("Targets", "", w.targetList),
 	)
+	left.Offset = 0.36 // at the default size: two devices over three targets, whole
 	right := widget.NewCard("Attempts", "", w.logs.content)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.38
@@ -226,7 +226,7 @@ func describe(a storage.Attempt) string {
 		parts = append(parts, fmt.Sprintf("HTTP %d", a.Code))
 	}
 	if a.Duration > 0 {
-		parts = append(parts, "in "+formatDuration(a.Duration))
+		parts = append(parts, "in "+engine.FormatDuration(a.Duration))
 	}
 	if a.Error != "" && a.Status == storage.StatusFailed {
 		parts = append(parts, a.Error)
@@ -241,67 +241,78 @@ func newTwoLine() fyne.CanvasObject {
 	return container.NewVBox(title, detail)
 }
 
+// newDeviceRow is a device's name and state over a line about it.
+func newDeviceRow() fyne.CanvasObject { return newListRow(newRowTitle(), 1) }
+
 func (w *Window) updateDevice(id widget.ListItemID, o fyne.CanvasObject) {
-	box := o.(*fyne.Container)
-	title, detail := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label)
+	row := o.(*fyne.Container)
+	title := row.Objects[0].(*widget.Label)
 	if len(w.devices) == 0 {
-		title.SetText("No devices yet")
-		detail.SetText("Add a serial port with Devices (or run `buttonhook sim`)")
 		title.Importance = widget.MediumImportance
-		title.Refresh()
+		title.SetText("No devices yet")
+		setRowLines(row, "Add a serial port with Devices (or run `buttonhook sim`)")
 		return
 	}
 	d := w.devices[id]
-	name := d.Name()
-	if name == "" {
-		name = d.Path
-	}
+	name := cmp.Or(d.Name(), d.Path)
 	if d.Connected {
 		title.Importance = widget.SuccessImportance
 		title.SetText("● " + name)
-		detail.SetText(fmt.Sprintf("%s · %s · %d button(s) · firmware %s", d.ID, d.Path, d.Buttons, d.Firmware))
+		setRowLines(row, deviceLine(d))
 	} else {
 		title.Importance = widget.DangerImportance
 		title.SetText("○ " + name + " — not connected")
-		detail.SetText(d.Error)
+		setRowLines(row, d.Error)
 	}
-	title.Refresh()
 }
 
-// newTargetRow is a target's name, what it is bound to, its request and
-// its counters, one a line, with Edit and Test.
-func newTargetRow() fyne.CanvasObject {
-	text := container.New(layout.NewCustomPaddedVBoxLayout(0), widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
-	for range 3 {
-		l := widget.NewLabel("")
-		l.Truncation = fyne.TextTruncateEllipsis
-		text.Add(l)
+// deviceLine describes a connected device under its name: its firmware
+// first (the line may be cut at the end), its buttons, then its ID and its
+// port, each only if the name does not already show it: a Firmata board
+// without a serial number is "StandardFirmata (/dev/ttyACM0)", and its ID
+// "firmata:/dev/ttyACM0" is that port again.
+func deviceLine(d engine.DeviceState) string {
+	name := cmp.Or(d.Name(), d.Path)
+	var parts []string
+	if d.Firmware != "" {
+		parts = append(parts, "firmware "+d.Firmware)
 	}
+	parts = append(parts, fmt.Sprintf("%d button(s)", d.Buttons))
+	id := d.ID
+	if _, own, ok := strings.Cut(id, ":"); id == name || ok && strings.Contains(name, own) {
+		id = "" // the name shows what the ID is made of
+	}
+	if id != "" {
+		parts = append(parts, id)
+	}
+	if d.Path != "" && !strings.Contains(name, d.Path) && !strings.Contains(id, d.Path) {
+		parts = append(parts, d.Path)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// newTargetRow is a target's name with Edit and Test, over what it is
+// bound to, its request and its counters.
+func newTargetRow() fyne.CanvasObject {
 	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), nil)
 	test := widget.NewButton("Test", nil)
-	return container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(edit, test)), text)
+	return newListRow(container.NewBorder(nil, nil, nil, container.NewHBox(edit, test), newRowTitle()), 3)
 }
 
 func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 	row := o.(*fyne.Container)
-	box := row.Objects[0].(*fyne.Container)
-	buttons := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
+	head := row.Objects[0].(*fyne.Container)
+	title, buttons := head.Objects[0].(*widget.Label), head.Objects[1].(*fyne.Container)
 	edit, test := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
-	title, bound, request, counters := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label),
-		box.Objects[2].(*widget.Label), box.Objects[3].(*widget.Label)
 	if len(w.config.Targets) == 0 {
 		title.SetText("No targets yet")
-		bound.SetText("Create one with New target")
-		request.Hide()
-		counters.Hide()
+		setRowLines(row, "Create one with New target")
 		buttons.Hide()
 		return
 	}
 	if !buttons.Visible() {
-		request.Show()
-		counters.Show()
 		buttons.Show()
-		row.Refresh() // lays the row out again with its buttons and lines
+		head.Refresh() // lays the head out again with its buttons
 	}
 	t := w.config.Targets[id]
 	state := ""
@@ -309,9 +320,9 @@ func (w *Window) updateTarget(id widget.ListItemID, o fyne.CanvasObject) {
 		state = " (disabled)"
 	}
 	title.SetText(t.Name + state)
-	bound.SetText(w.boundText(t.ID))
-	request.SetText(fmt.Sprintf("%s %s · v%d", t.Method, actions.RedactURL(t.URL), t.Version))
-	counters.SetText(statsText(w.stats[t.ID], time.Now()))
+	setRowLines(row, w.boundText(t.ID),
+		fmt.Sprintf("%s %s · v%d", t.Method, actions.RedactURL(t.URL), t.Version),
+		statsText(w.stats[t.ID], time.Now()))
 	edit.OnTapped = func() { w.showTargetEditor(&t) }
 	test.OnTapped = func() { w.testTarget(t) }
 }
@@ -347,7 +358,7 @@ func (w *Window) testTarget(t actions.Target) {
 		r := w.eng.TestTarget(context.Background(), t)
 		fyne.Do(func() {
 			if r.OK {
-				w.setStatus(fmt.Sprintf("Test of %s: HTTP %d in %s (not logged)", t.Name, r.Code, formatDuration(r.Duration)))
+				w.setStatus(fmt.Sprintf("Test of %s: HTTP %d in %s (not logged)", t.Name, r.Code, engine.FormatDuration(r.Duration)))
 			} else {
 				w.setStatus(fmt.Sprintf("Test of %s failed: %s (not logged)", t.Name, r.Reason()))
 			}

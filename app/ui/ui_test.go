@@ -331,25 +331,28 @@ func TestTargetRowShowsBindings(t *testing.T) {
 	if w.targetList.Size().Width < 300 {
 		t.Fatalf("the target list is %v wide at the default size", w.targetList.Size().Width)
 	}
-	var bound *widget.Label
+	want := w.boundText(w.config.Targets[0].ID)
+	for _, b := range []string{"button 1 press", "button 2 long"} {
+		if !strings.Contains(want, b) {
+			t.Errorf("the row says %q, want it to name %q", want, b)
+		}
+	}
+	if got := drawnTexts(o); !strings.Contains(got, "\n"+want+"\n") {
+		t.Errorf("at the default size the row draws\n%s\nwant the whole line %q", got, want)
+	}
+}
+
+// drawnTexts returns the texts drawn under o, one a line, as laid out (a
+// line cut with an ellipsis ends in "…").
+func drawnTexts(o fyne.CanvasObject) string {
+	var out []string
 	walk(o, func(o fyne.CanvasObject) bool {
-		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "button 1 press") {
-			bound = l
+		if t, ok := o.(*canvas.Text); ok && o.Visible() {
+			out = append(out, t.Text)
 		}
 		return true
 	})
-	if bound == nil {
-		t.Fatalf("the row does not say what the target is bound to:\n%s", texts(o))
-	}
-	for _, want := range []string{"button 1 press", "button 2 long"} {
-		if !strings.Contains(bound.Text, want) {
-			t.Errorf("the row says %q, want it to name %q", bound.Text, want)
-		}
-	}
-	need := fyne.MeasureText(bound.Text, theme.TextSize(), bound.TextStyle).Width + 2*theme.InnerPadding()
-	if got := bound.Size().Width; got < need {
-		t.Errorf("the bindings %q get %v of the %v they need at the default size: they are cut off", bound.Text, got, need)
-	}
+	return strings.Join(out, "\n")
 }
 
 // TestHintsAreReadable renders the hints and other quiet text of the
@@ -434,4 +437,50 @@ func luminance(c color.Color) float64 {
 		return math.Pow((s+0.055)/1.055, 2.4)
 	}
 	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+}
+
+// TestDefaultLayoutFits lays the window out at its default size with two
+// connected devices and three bound targets: every row of both lists shows
+// whole, with nothing to scroll to.
+func TestDefaultLayoutFits(t *testing.T) {
+	w, e := newWindow(t)
+	fyne.CurrentApp().Settings().SetTheme(theme.DarkTheme())
+	for i, name := range []string{"Door bell", "Lights off", "Coffee"} {
+		tg := actions.Target{Name: name, Enabled: true, Method: "POST", URL: "http://127.0.0.1:18931/" + strings.ToLower(strings.Fields(name)[0])}
+		if err := e.SaveTarget(tg); err != nil {
+			t.Fatal(err)
+		}
+		dev := []string{"firmata:/dev/pts/0", "serial:SIM-A1"}[i%2]
+		if err := e.SaveBinding(engine.Binding{Device: dev, Button: i + 1, Gesture: device.Press, Target: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.readState()
+	w.devices = []engine.DeviceState{
+		{Info: device.Info{ID: "firmata:/dev/pts/0", Driver: "firmata", Path: "/dev/pts/0", Model: "StandardFirmata",
+			Firmware: "StandardFirmata v2.5", Buttons: 2}, Connected: true, Protocol: "Firmata"},
+		{Info: device.Info{ID: "serial:SIM-A1", Driver: "serial", Path: "/dev/pts/1", Model: "sim", Serial: "SIM-A1",
+			Firmware: "1.0.0", Buttons: 2}, Connected: true, Protocol: "BH1"},
+	}
+	w.deviceList.Refresh()
+	w.targetList.Refresh()
+	w.Resize(fyne.NewSize(1180, 720))
+	for _, l := range []struct {
+		name string
+		list *widget.List
+	}{{"devices", w.deviceList}, {"targets", w.targetList}} {
+		l.list.ScrollToBottom()
+		if off := l.list.GetScrollOffset(); off > 0 {
+			t.Errorf("the %s list (%v tall) must scroll %v to show its last row", l.name, l.list.Size().Height, off)
+		}
+	}
+	if got := drawnTexts(w.deviceList); !strings.Contains(got, "firmware StandardFirmata v2.5 · 2 button(s)\n") {
+		t.Errorf("the devices list draws\n%s\nwant the Firmata board's firmware whole", got)
+	}
+	drawn := drawnTexts(w.targetList)
+	for _, tg := range w.config.Targets {
+		if want := w.boundText(tg.ID); !strings.Contains(drawn, "\n"+want+"\n") {
+			t.Errorf("the targets list draws\n%s\nwant the whole line %q", drawn, want)
+		}
+	}
 }
