@@ -73,7 +73,7 @@ func (s ServerSettings) merge(sec *ServerSection) (ServerSettings, []string) {
 		}
 	}
 	if u := sec.PublicURL; u != nil {
-		if norm, err := publicURL(*u); err != nil {
+		if norm, err := CheckPublicURL(*u); err != nil {
 			problems = append(problems, fmt.Sprintf("server.public_url: %q %v", *u, err))
 		} else {
 			s.PublicURL = norm
@@ -97,9 +97,11 @@ func (s ServerSettings) merge(sec *ServerSection) (ServerSettings, []string) {
 	return s, problems
 }
 
-// publicURL checks a public base URL and returns it without a trailing
-// slash; "" is none.
-func publicURL(raw string) (string, error) {
+// CheckPublicURL checks a server.public_url setting: "" (none) or an
+// absolute http(s) URL without query, fragment or user info. It returns the
+// URL without trailing slashes, or what is wrong ("is not ..."), to follow
+// the setting's name.
+func CheckPublicURL(raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}

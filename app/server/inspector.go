@@ -42,6 +42,10 @@ const inspectedOverhead = 512
 // binRE is what a bin's name may be.
 var binRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
+// ValidBin reports whether name may name an inspector bin: 1 to 64
+// letters, digits, dots, dashes or underscores.
+func ValidBin(name string) bool { return binRE.MatchString(name) }
+
 // Inspected is one request the inspector recorded. Header and query values
 // that carry credentials are masked: the inspector shows that they were
 // sent, not what they are.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -24,9 +23,6 @@ const defaultBin = "demo"
 
 // inspectorPoll is how often the inspector window looks for new requests.
 const inspectorPoll = 300 * time.Millisecond
-
-// binName is what a bin's name may be (as the server checks it).
-var binName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // inspectorView is the request inspector's window: the URL of a bin to
 // send requests to, and the requests it recorded, newest first, with the
@@ -99,7 +95,7 @@ func (w *Window) newInspectorView() *inspectorView {
 }
 
 func checkBin(s string) error {
-	if !binName.MatchString(s) {
+	if !server.ValidBin(s) {
 		return errors.New("a bin's name is 1 to 64 letters, digits, dots, dashes or underscores")
 	}
 	return nil

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -161,21 +160,10 @@ func parseInspectorKeep(s string) (int, error) {
 	return n, nil
 }
 
-// checkPublicURL checks the public base URL as the engine will: empty, or
-// an absolute http(s) URL with no query, fragment or credentials.
+// checkPublicURL checks the public base URL as the engine will.
 func checkPublicURL(s string) error {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return errors.New("public URL: give an http(s) URL like https://buttons.example.com")
-	case u.RawQuery != "" || u.ForceQuery || strings.Contains(s, "#"):
-		return errors.New("public URL: give the base URL alone, without a query or fragment")
-	case u.User != nil:
-		return errors.New("public URL: leave out the user name and password")
+	if _, err := engine.CheckPublicURL(strings.TrimSpace(s)); err != nil {
+		return fmt.Errorf("public URL %w", err)
 	}
 	return nil
 }
