@@ -3,6 +3,7 @@ package actions
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -90,13 +91,7 @@ func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h),
 // form rows whose key looks secret (as RedactURL decides it). Empty when t
 // sends no secret.
 func (t Target) SecretCarriers() []string {
-	var out []string
-	refs := t.SecretRefs()
-	for _, f := range []string{"auth.password", "auth.token", "auth.key", "auth.client_secret", "signing.secret"} {
-		if refs[f] != "" {
-			out = append(out, f)
-		}
-	}
+	out := slices.Sorted(maps.Keys(t.SecretRefs()))
 	own := t.Auth.secretHeaders()
 	for i, h := range t.Headers {
 		if carriesSecret(h.Key, own) {
@@ -150,7 +145,9 @@ func (t Target) CheckDynamicURL(raw string) error {
 	add := func(field, format string, args ...any) {
 		problems = append(problems, FieldError{field, fmt.Sprintf(format, args...)}.Error())
 	}
-	t.TLS.validate(raw, add)
+	if t.TLS.isSet() { // the options themselves were checked when t was saved
+		t.TLS.validateScheme(raw, add)
+	}
 	t.Preset.validateURL(raw, add)
 	if len(problems) > 0 {
 		return fmt.Errorf("the URL does not fit target %q: %s", t.Name, strings.Join(problems, "; "))
@@ -169,8 +166,10 @@ func (t Target) CheckDynamicURL(raw string) error {
 			return fmt.Errorf("target %q may only be set to URLs on its own host, %s: use that host, or list the allowed hosts in the target's dynamic hosts in Buttonhook", t.Name, own.Hostname())
 		}
 	}
-	if carriers := t.SecretCarriers(); len(carriers) > 0 && u.Scheme != "https" && !isLoopback(host) {
-		return fmt.Errorf("target %q sends secrets (%s): its URL must be https://, so that they are not sent unencrypted", t.Name, strings.Join(carriers, ", "))
+	if u.Scheme != "https" && !isLoopback(host) {
+		if carriers := t.SecretCarriers(); len(carriers) > 0 {
+			return fmt.Errorf("target %q sends secrets (%s): its URL must be https://, so that they are not sent unencrypted", t.Name, strings.Join(carriers, ", "))
+		}
 	}
 	return nil
 }

@@ -300,13 +300,9 @@ func RedactURL(raw string) string {
 	q := u.Query()
 	changed := false
 	for k := range q {
-		lk := strings.ToLower(k)
-		for _, s := range secretParams {
-			if strings.Contains(lk, s) {
-				q[k] = []string{"REDACTED"}
-				changed = true
-				break
-			}
+		if secretParam(k) {
+			q[k] = []string{"REDACTED"}
+			changed = true
 		}
 	}
 	if changed {

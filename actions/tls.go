@@ -51,7 +51,18 @@ func (t TLS) validate(rawURL string, add adder) {
 	if set > 1 {
 		add("tls", "choose one of a pinned fingerprint, a CA certificate or skipping verification")
 	}
-	if set > 0 && strings.HasPrefix(strings.ToLower(strings.TrimSpace(rawURL)), "http://") {
+	if set > 0 {
+		t.validateScheme(rawURL, add)
+	}
+}
+
+// isSet reports whether t has any TLS option.
+func (t TLS) isSet() bool { return t.PinSHA256 != "" || t.CAPEM != "" || t.Insecure }
+
+// validateScheme refuses an http:// URL for TLS options (of a target that
+// has some: see isSet).
+func (t TLS) validateScheme(rawURL string, add adder) {
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(rawURL)), "http://") {
 		add("tls", "applies only to https:// URLs: use https:// or remove the TLS options")
 	}
 }

@@ -367,14 +367,13 @@ func TestManagerScansSoonAfterDetach(t *testing.T) {
 
 func TestManagerUnplugDuringOpenIsNotAnError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		inOpen, fail := make(chan struct{}), make(chan struct{})
-		drv := &blockingDriver{memDriver: &memDriver{present: map[string]*memDevice{"k": nil}}, inOpen: inOpen, fail: fail}
+		drv := &answeringDriver{memDriver: &memDriver{present: map[string]*memDevice{"k": nil}}, opens: make(chan chan error)}
 		m := NewManager(nil, time.Second, drv)
 		r := &recorder{}
 		runManager(t, m, r)
-		<-inOpen
+		open := <-drv.opens
 		drv.plug("k", nil) // unplugged while HELLO is in flight
-		close(fail)
+		open <- errors.New("open k: read: port has been closed")
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
 		if es := r.take(); len(es) != 0 {
@@ -384,19 +383,6 @@ func TestManagerUnplugDuringOpenIsNotAnError(t *testing.T) {
 			t.Errorf("States = %+v, want none", st)
 		}
 	})
-}
-
-// blockingDriver's Open signals inOpen and fails once fail is closed.
-type blockingDriver struct {
-	*memDriver
-	inOpen chan struct{}
-	fail   chan struct{}
-}
-
-func (b *blockingDriver) Open(ctx context.Context, c Candidate) (Device, error) {
-	b.inOpen <- struct{}{}
-	<-b.fail
-	return nil, errors.New("open k: read: port has been closed")
 }
 
 func TestManagerOpenFailureOfUnpluggedPortIsForgotten(t *testing.T) {
@@ -435,10 +421,8 @@ func TestManagerOpenFailureOfUnpluggedPortIsForgotten(t *testing.T) {
 
 		// Fixed (the user installed the udev rules) and replugged: it
 		// attaches within a scan, not after the 30 s backoff.
-		drv.mu.Lock()
-		delete(drv.present, "k")
-		drv.openErr = nil
-		drv.mu.Unlock()
+		drv.plug("k", nil)
+		drv.setOpenErr(nil)
 		time.Sleep(2 * time.Second)
 		drv.plug("k", newMemDevice("mem:A"))
 		time.Sleep(time.Second)

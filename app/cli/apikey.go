@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/buttonhook/buttonhook/actions"
 	"github.com/buttonhook/buttonhook/app/engine"
+	"github.com/buttonhook/buttonhook/app/server"
 )
 
 const apikeyUsage = "usage: buttonhook apikey create --name NAME (--target TARGET... | --all-targets) [--json] | " +
@@ -73,15 +73,11 @@ func cmdAPIKey(g Globals, logger *slog.Logger, args []string, env Env) error {
 		return err
 	}
 	defer done()
-	keys, ok := a.(keyAPI)
-	if !ok {
-		return errors.New("this data directory's access cannot manage API keys")
-	}
 	switch sub {
 	case "create":
-		return createKey(env.Stdout, a, keys, name, targets, all, *asJSON)
+		return createKey(env.Stdout, a, a, name, targets, all, *asJSON)
 	case "list":
-		ks, err := keys.APIKeys()
+		ks, err := a.APIKeys()
 		if err != nil {
 			return err
 		}
@@ -94,7 +90,7 @@ func cmdAPIKey(g Globals, logger *slog.Logger, args []string, env Env) error {
 		}
 		return listKeys(env.Stdout, ks, cfg)
 	default: // revoke
-		if err := keys.RevokeAPIKey(name); err != nil {
+		if err := a.RevokeAPIKey(name); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "revoked API key %s: it authorizes nothing from now on\n", name)
@@ -110,10 +106,7 @@ func createKey(w io.Writer, a exporter, keys keyAPI, name string, targets []stri
 		return fmt.Errorf("create API key: %w", err)
 	}
 	if asJSON {
-		return printJSON(w, struct {
-			Key    string        `json:"key"`
-			APIKey engine.APIKey `json:"api_key"`
-		}{key, k})
+		return printJSON(w, server.NewAPIKey{Key: key, APIKey: k})
 	}
 	cfg, err := a.Export()
 	fmt.Fprintf(w, "created API key %q (id %s) for %s.\n", k.Name, k.ID, keyScope(k, cfg))

@@ -115,6 +115,7 @@ type api interface {
 	Test(ctx context.Context, name string) (engine.TestReport, error)
 	Fire(ctx context.Context, name string) (storage.Attempt, error)
 	DeleteTarget(name string) error
+	keyAPI
 }
 
 // local serves the scripting commands from the data directory when no

@@ -171,7 +171,7 @@ func printInspected(w io.Writer, q server.Inspected) {
 		fmt.Fprintf(w, "\n%s\n", escapeControls(strings.TrimRight(q.Body, "\n"), true))
 	}
 	if q.Truncated {
-		fmt.Fprintln(w, "(the body was larger than 64 KiB: only its first 64 KiB were kept)")
+		fmt.Fprintf(w, "(the body was larger than %d KiB: only its first %[1]d KiB were kept)\n", server.MaxInspectBody>>10)
 	}
 	fmt.Fprintln(w)
 }

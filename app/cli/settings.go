@@ -95,8 +95,7 @@ func parseSettings(args []string) (engine.Config, error) {
 			v := strings.TrimSpace(value)
 			srv.PublicURL = &v
 		default:
-			return engine.Config{}, usagef("settings set: unknown setting %q: the settings are log.keep_days, log.max_attempts, "+
-				"server.port, server.lan, server.public_url, server.https, server.inspector and server.inspector_keep", name)
+			return engine.Config{}, usagef("settings set: unknown setting %q: %s", name, settingsUsage)
 		}
 		if err != nil {
 			return engine.Config{}, err

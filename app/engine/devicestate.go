@@ -71,8 +71,7 @@ func (e *Engine) bh1Ports(d Devices) []string {
 	paths := slices.Clone(d.BH1)
 	for _, p := range e.extra {
 		if proto := d.Protocol(p); proto != "" && proto != protoBH1 {
-			e.log.Warn("--serial port is configured with another protocol: not opened as BH1", "port", p, "protocol", proto)
-			continue
+			continue // applyDevices warns
 		}
 		if !slices.Contains(paths, p) {
 			paths = append(paths, p)
@@ -86,6 +85,11 @@ func (e *Engine) bh1Ports(d Devices) []string {
 // the debounce windows and paired lights, and asks the Manager to scan, at
 // once also the ports that changed and had failed to open.
 func (e *Engine) applyDevices(old, now Devices) {
+	for _, p := range e.extra {
+		if proto := now.Protocol(p); proto != "" && proto != protoBH1 {
+			e.log.Warn("--serial port is configured with another protocol: not opened as BH1", "port", p, "protocol", proto)
+		}
+	}
 	paths := e.bh1Ports(now)
 	for _, s := range e.drv.bh1 {
 		s.SetPorts(paths)

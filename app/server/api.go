@@ -225,7 +225,7 @@ func writeEngineError(w http.ResponseWriter, err error) {
 
 func (rt *routes) inspect(w http.ResponseWriter, r *http.Request) {
 	if !rt.inspOn() {
-		writeError(w, http.StatusNotFound, "the request inspector is off: turn it on in Settings, or with `buttonhook settings set server.inspector=true`")
+		writeError(w, http.StatusNotFound, errInspectorOff)
 		return
 	}
 	rt.insp.inspect(w, r)

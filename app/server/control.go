@@ -216,14 +216,23 @@ func (c *Client) doCtx(ctx context.Context, method, path string, body io.Reader,
 		return fmt.Errorf("the data directory is in use, but no running Buttonhook answered (another buttonhook command may be using it: try again): %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return errors.New(string(bytes.TrimSpace(msg)))
+	if err := statusError(resp); err != nil {
+		return err
 	}
 	if out == nil {
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// statusError is the error a running instance answered with (its body),
+// or nil for a success.
+func statusError(resp *http.Response) error {
+	if resp.StatusCode < 300 {
+		return nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return errors.New(string(bytes.TrimSpace(msg)))
 }
 
 // Export returns the running instance's config.
@@ -266,9 +275,8 @@ func (c *Client) ExportLog(w io.Writer, q storage.Query, format string) error {
 		return fmt.Errorf("the running Buttonhook did not answer: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return errors.New(string(bytes.TrimSpace(msg)))
+	if err := statusError(resp); err != nil {
+		return err
 	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return err

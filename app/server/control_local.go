@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +19,7 @@ func WithLocal(h http.Handler, l *Local) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
 	mux.HandleFunc("GET /v1/server", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, l.Status()) })
-	mux.HandleFunc("GET /v1/inspect/{bin}", func(w http.ResponseWriter, r *http.Request) { l.serveInspect(w, r) })
+	mux.HandleFunc("GET /v1/inspect/{bin}", l.serveInspect)
 	return mux
 }
 
@@ -31,8 +30,8 @@ const errInspectorOff = "the request inspector is off: turn it on in Settings, o
 // goes on writing each new one until the client goes away.
 func (l *Local) serveInspect(w http.ResponseWriter, r *http.Request) {
 	bin := r.PathValue("bin")
-	if !binRE.MatchString(bin) {
-		http.Error(w, "a bin's name is 1 to 64 letters, digits, dots, dashes or underscores", http.StatusBadRequest)
+	if !ValidBin(bin) {
+		http.Error(w, errBadBin, http.StatusBadRequest)
 		return
 	}
 	if !l.InspectorOn() {
@@ -99,9 +98,8 @@ func (c *Client) Inspect(ctx context.Context, bin string, follow bool, fn func(I
 		return fmt.Errorf("the running Buttonhook did not answer: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return errors.New(string(bytes.TrimSpace(msg)))
+	if err := statusError(resp); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bufio.NewReader(resp.Body))
 	for {

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/buttonhook/buttonhook/app/engine"
 )
 
 // The request inspector: the seeds' RequestBin step, offline. Whatever is
@@ -20,9 +23,6 @@ import (
 
 // MaxInspectBody is the most of a request body the inspector keeps.
 const MaxInspectBody = 64 << 10
-
-// DefaultInspectorKeep is how many requests a bin keeps by default.
-const DefaultInspectorKeep = 50
 
 // maxBins bounds the inspector's memory: a new bin past it replaces the one
 // least recently sent to.
@@ -38,6 +38,9 @@ const MaxInspectorBytes = 32 << 20
 // strings (the Inspected value, the header map and slices), so that a
 // flood of tiny requests is bounded too.
 const inspectedOverhead = 512
+
+// errBadBin answers a bin name that ValidBin refuses.
+const errBadBin = "a bin's name is 1 to 64 letters, digits, dots, dashes or underscores"
 
 // binRE is what a bin's name may be.
 var binRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -92,7 +95,7 @@ type follower struct {
 }
 
 // NewInspector returns an empty inspector keeping keep requests per bin
-// (DefaultInspectorKeep when keep < 1).
+// (engine.DefaultInspectorKeep when keep < 1).
 func NewInspector(keep int) *Inspector {
 	in := &Inspector{bins: map[string]*bin{}, subs: map[int]*follower{}}
 	in.SetKeep(keep)
@@ -102,7 +105,7 @@ func NewInspector(keep int) *Inspector {
 // SetKeep changes how many requests each bin keeps, dropping the oldest.
 func (in *Inspector) SetKeep(keep int) {
 	if keep < 1 {
-		keep = DefaultInspectorKeep
+		keep = engine.DefaultInspectorKeep
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -241,8 +244,8 @@ func (in *Inspector) Follow(bin string, buf int) (held []Inspected, ch <-chan In
 // inspect records r in its bin.
 func (in *Inspector) inspect(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("bin")
-	if !binRE.MatchString(name) {
-		writeError(w, http.StatusBadRequest, "a bin's name is 1 to 64 letters, digits, dots, dashes or underscores")
+	if !ValidBin(name) {
+		writeError(w, http.StatusBadRequest, errBadBin)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxInspectBody))
@@ -267,7 +270,7 @@ func (in *Inspector) inspect(w http.ResponseWriter, r *http.Request) {
 	}
 	in.record(q)
 	if truncated {
-		writeError(w, http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB: the inspector recorded its first 64 KiB")
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KiB: the inspector recorded its first %[1]d KiB", MaxInspectBody>>10))
 		return
 	}
 	writeJSON(w, map[string]any{"recorded": true, "bin": name, "see": "buttonhook inspect " + name})

@@ -130,12 +130,10 @@ func trimEOL(line []byte) string {
 func (d *Device) setHello(h Hello, first bool) {
 	d.infoMu.Lock()
 	defer d.infoMu.Unlock()
-	if first {
-		// The ID is fixed at open: it is the device's identity.
-		d.info.ID = DriverName + ":" + d.path
-		if h.Serial != "" {
-			d.info.ID = DriverName + ":" + h.Serial
-		}
+	if first && h.Serial != "" {
+		// The ID is fixed at open (newDevice gives the path's): it is the
+		// device's identity.
+		d.info.ID = DriverName + ":" + h.Serial
 	}
 	d.info.Model = h.Model
 	d.info.Firmware = h.Firmware
