@@ -254,14 +254,17 @@ func testPinModes(t *testing.T, fw firmware) {
 
 // bounce sets pin p to each level in turn, gap apart. It reports false if
 // the machine was too slow to keep the gaps well under the 20 ms debounce.
-func bounce(t *testing.T, b *board, p int, levels []int, gap time.Duration) bool {
+//
+// It returns the time just before the last level was set: the contact has
+// not settled earlier, however long the write then took.
+func bounce(t *testing.T, b *board, p int, levels []int, gap time.Duration) (settled time.Time, ok bool) {
 	t.Helper()
 	last := time.Now()
 	for i, lv := range levels {
 		if i > 0 {
 			time.Sleep(gap)
 			if now := time.Now(); now.Sub(last) > 12*time.Millisecond {
-				return false
+				return time.Time{}, false
 			} else {
 				last = now
 			}
@@ -270,7 +273,7 @@ func bounce(t *testing.T, b *board, p int, levels []int, gap time.Duration) bool
 			t.Fatal(err)
 		}
 	}
-	return true
+	return last, true
 }
 
 // testDebounce checks that a bouncing contact gives one edge, 20 ms after it
@@ -293,8 +296,8 @@ func testDebounce(t *testing.T, fw firmware) {
 	for _, s := range steps {
 		var settled time.Time
 		for try := 0; ; try++ {
-			if bounce(t, b, p, s.levels, 3*time.Millisecond) {
-				settled = time.Now()
+			var ok bool
+			if settled, ok = bounce(t, b, p, s.levels, 3*time.Millisecond); ok {
 				break
 			}
 			if try == 3 {
