@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -140,10 +141,8 @@ func (v *apiKeysView) createKey() {
 	all := v.scope.Selected == scopeAll
 	if !all {
 		for _, sel := range v.targets.Selected {
-			for i, opt := range v.targets.Options {
-				if opt == sel {
-					targets = append(targets, v.ids[i])
-				}
+			if i := slices.Index(v.targets.Options, sel); i >= 0 {
+				targets = append(targets, v.ids[i])
 			}
 		}
 	}

@@ -96,9 +96,15 @@ func portsFound() string {
 
 // handle refreshes the dialog on the engine events that change what it shows.
 func (dd *devicesDialog) handle(ev engine.Event) {
-	if ev.Kind == engine.DevicesChanged || ev.Kind == engine.ConfigChanged || ev.Missed > 0 {
+	if dd.wants(ev) {
 		dd.refresh()
 	}
+}
+
+// wants reports whether ev may change what the dialog shows (attempts do
+// not).
+func (dd *devicesDialog) wants(ev engine.Event) bool {
+	return ev.Kind == engine.DevicesChanged || ev.Kind == engine.ConfigChanged || ev.Missed > 0
 }
 
 // refresh shows the engine's devices and devices section again.
@@ -364,7 +370,9 @@ func (w *Window) showDevices() *devicesDialog {
 	events, unsubscribe := w.eng.Subscribe(64)
 	go func() { // ends when unsubscribe closes events (the dialog closed)
 		for ev := range events {
-			fyne.Do(func() { dd.handle(ev) })
+			if dd.wants(ev) {
+				fyne.Do(dd.refresh)
+			}
 		}
 	}()
 	var d dialog.Dialog

@@ -94,7 +94,6 @@ func (d *dynamicEditor) refresh(t actions.Target) {
 		rule += " It sends secrets (" + strings.Join(carriers, ", ") + "), so only to https:// URLs (or http:// on this computer)."
 	}
 	setText(d.secrets, rule)
-	d.secrets.Hidden = rule == ""
 
 	base, running := d.w.serverBase()
 	if d.id == "" {

@@ -137,12 +137,13 @@ func (w *Window) newTargetEditor(orig *actions.Target, done func()) *targetEdito
 // serverChanged shows the server's state again: the Dynamic URL tab, and
 // the warnings when the state changed.
 func (te *targetEditor) serverChanged() {
-	t, _, _ := te.read()
-	te.dyn.refresh(t)
 	if st, _ := te.w.serverStatus(); st.State+st.Error != te.server {
 		te.server = st.State + st.Error
-		te.changed()
+		te.changed() // refreshes the Dynamic URL tab too
+		return
 	}
+	t, _, _ := te.read()
+	te.dyn.refresh(t)
 }
 
 // changed shows the warnings of the target as the fields now hold it.
